@@ -4,12 +4,29 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
 #include "core/grid.h"
+
+namespace arc {
+
+// Readable gtest failure messages for the data types.
+inline void PrintTo(const Grid& g, std::ostream* os) {
+  *os << g.rows() << "x" << g.cols() << " " << g.ToString();
+}
+inline void PrintTo(const Example& e, std::ostream* os) {
+  *os << "{input ";
+  PrintTo(e.input, os);
+  *os << ", output ";
+  PrintTo(e.output, os);
+  *os << "}";
+}
+
+}  // namespace arc
 
 namespace arc::testing {
 
