@@ -1,0 +1,80 @@
+// Runs the real arc-solve binary on a tiny saved model and two ARC-AGI-1 training tasks.
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/arc_model.h"
+#include "core/file_util.h"
+#include "core/task_io.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/test_util.h"
+
+namespace arc {
+namespace {
+
+std::string SaveTinyModel(const std::string& dir) {
+  ModelConfig c;
+  c.vocab_size = kCompactVocabSize;
+  c.hidden_size = 32;
+  c.intermediate_size = 64;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 2;
+  c.num_key_value_heads = 1;
+  c.head_dim = 16;
+  c.max_position_embeddings = 1024;
+  c.bos_token_id = kCompactBos;
+  c.eos_token_ids = {kCompactEos};
+  LlamaForCausalLM net = CreateLlama(c).value();
+  net->InitializeWeights(3);
+  auto model = MakeArcModel("tiny-cli", std::move(net), MakeCompactTokenizer(), "compact").value();
+  EXPECT_TRUE(SaveArcModel(*model, dir).ok());
+  return dir;
+}
+
+TEST(ArcSolveCliTest, WritesAValidSubmissionAndReport) {
+  const std::string data = arc::testing::ArcDataDir() + "/training";
+  if (!std::filesystem::is_directory(data)) GTEST_SKIP() << "ARC data not found at " << data;
+  const std::string dir = arc::testing::TempDir("arc_solve_cli");
+  const std::string model = SaveTinyModel(dir + "/model");
+
+  // The saved model loads back as a whole.
+  absl::StatusOr<std::shared_ptr<const ArcModel>> loaded = LoadArcModel(model);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->name, "tiny-cli");
+  EXPECT_EQ((*loaded)->format->name(), "compact");
+
+  const std::string cmd = std::string(ARC_SOLVE_BIN) + " --model " + model + " --tasks " + data +
+                          " --task_ids 6150a2bd,5582e5ca --ttt_max_steps 2 --ttt_max_samples 8" +
+                          " --threads 1 --out " + dir + "/sub.json --report " + dir +
+                          "/report.json > " + dir + "/stdout.txt 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string out = ReadFile(dir + "/stdout.txt").value_or("");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("6150a2bd"), std::string::npos) << out;
+  EXPECT_NE(out.find("pass@2"), std::string::npos) << out;
+
+  absl::StatusOr<Submission> sub = ReadSubmissionFile(dir + "/sub.json");
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  ASSERT_EQ(sub->size(), 2u);
+  EXPECT_EQ(sub->at("6150a2bd").size(), 1u);
+  EXPECT_EQ(sub->at("5582e5ca").size(), 1u);
+
+  const auto report = nlohmann::json::parse(ReadFile(dir + "/report.json").value());
+  ASSERT_EQ(report["tasks"].size(), 2u);
+  EXPECT_EQ(report["model"], "tiny-cli");
+  EXPECT_EQ(report["tasks"][0]["ttt"]["steps"], 2);
+  EXPECT_TRUE(report["score"].contains("pass2_all_or_nothing"));
+
+  // Bad flags are refused with the flag's name.
+  const std::string bad = std::string(ARC_SOLVE_BIN) + " --model " + model + " --tasks " + data +
+                          " --selection best > " + dir + "/bad.txt 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 2);
+  EXPECT_NE(ReadFile(dir + "/bad.txt").value_or("").find(
+                "--selection mode: \"best\" is not one of vote, majority, poe, votes_then_poe"),
+            std::string::npos)
+      << ReadFile(dir + "/bad.txt").value_or("");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace arc

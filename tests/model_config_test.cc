@@ -1,0 +1,251 @@
+#include "core/model_config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "nlohmann/json.hpp"
+
+namespace arc {
+namespace {
+
+using Json = nlohmann::json;
+
+// A Llama-3.2-1B-like config.json (the fields transformers writes).
+Json Llama32Config() {
+  return Json::parse(R"({
+    "architectures": ["LlamaForCausalLM"],
+    "attention_bias": false,
+    "attention_dropout": 0.0,
+    "bos_token_id": 128000,
+    "eos_token_id": [128001, 128008, 128009],
+    "head_dim": 64,
+    "hidden_act": "silu",
+    "hidden_size": 2048,
+    "initializer_range": 0.02,
+    "intermediate_size": 8192,
+    "max_position_embeddings": 131072,
+    "mlp_bias": false,
+    "model_type": "llama",
+    "num_attention_heads": 32,
+    "num_hidden_layers": 16,
+    "num_key_value_heads": 8,
+    "pretraining_tp": 1,
+    "rms_norm_eps": 1e-05,
+    "rope_scaling": {
+      "factor": 32.0,
+      "high_freq_factor": 4.0,
+      "low_freq_factor": 1.0,
+      "original_max_position_embeddings": 8192,
+      "rope_type": "llama3"
+    },
+    "rope_theta": 500000.0,
+    "tie_word_embeddings": true,
+    "torch_dtype": "bfloat16",
+    "transformers_version": "4.45.0.dev0",
+    "use_cache": true,
+    "vocab_size": 128256
+  })");
+}
+
+Json Minimal() {
+  return Json::parse(R"({"model_type": "llama", "vocab_size": 20, "hidden_size": 64,
+    "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4})");
+}
+
+std::string ErrorOf(const Json& j) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(j.dump());
+  EXPECT_FALSE(c.ok());
+  if (c.ok()) return "";
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(c.status().message());
+}
+
+TEST(ModelConfigTest, ParsesLlama32) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(Llama32Config().dump());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->vocab_size, 128256);
+  EXPECT_EQ(c->hidden_size, 2048);
+  EXPECT_EQ(c->intermediate_size, 8192);
+  EXPECT_EQ(c->num_hidden_layers, 16);
+  EXPECT_EQ(c->num_attention_heads, 32);
+  EXPECT_EQ(c->num_key_value_heads, 8);
+  EXPECT_EQ(c->head_dim, 64);
+  EXPECT_DOUBLE_EQ(c->rms_norm_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(c->rope_theta, 500000.0);
+  ASSERT_TRUE(c->rope_scaling.has_value());
+  EXPECT_DOUBLE_EQ(c->rope_scaling->factor, 32.0);
+  EXPECT_DOUBLE_EQ(c->rope_scaling->low_freq_factor, 1.0);
+  EXPECT_DOUBLE_EQ(c->rope_scaling->high_freq_factor, 4.0);
+  EXPECT_EQ(c->rope_scaling->original_max_position_embeddings, 8192);
+  EXPECT_EQ(c->max_position_embeddings, 131072);
+  EXPECT_TRUE(c->tie_word_embeddings);
+  EXPECT_EQ(c->bos_token_id, 128000);
+  EXPECT_EQ(c->eos_token_ids, (std::vector<int64_t>{128001, 128008, 128009}));
+  // Llama-3.2-1B has 1.236B parameters with tied embeddings.
+  EXPECT_EQ(c->NumParameters(), 1235814400);
+}
+
+TEST(ModelConfigTest, DefaultsOfOptionalFields) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(Minimal().dump());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->num_key_value_heads, 4);
+  EXPECT_EQ(c->head_dim, 16);
+  EXPECT_DOUBLE_EQ(c->rms_norm_eps, 1e-6);
+  EXPECT_DOUBLE_EQ(c->rope_theta, 10000.0);
+  EXPECT_FALSE(c->rope_scaling.has_value());
+  EXPECT_EQ(c->max_position_embeddings, 2048);
+  EXPECT_FALSE(c->tie_word_embeddings);
+  EXPECT_FALSE(c->bos_token_id.has_value());
+  EXPECT_TRUE(c->eos_token_ids.empty());
+}
+
+TEST(ModelConfigTest, ArchitecturesAloneIdentifyLlama) {
+  Json j = Minimal();
+  j.erase("model_type");
+  j["architectures"] = {"LlamaForCausalLM"};
+  j["eos_token_id"] = 2;
+  j["rope_scaling"] = nullptr;
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(j.dump());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->eos_token_ids, std::vector<int64_t>{2});
+}
+
+TEST(ModelConfigTest, RoundTripsThroughToJson) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(Llama32Config().dump());
+  ASSERT_TRUE(c.ok());
+  absl::StatusOr<ModelConfig> again = ParseModelConfig(c->ToJson());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->ToJson(), c->ToJson());
+  EXPECT_EQ(again->eos_token_ids, c->eos_token_ids);
+  EXPECT_EQ(again->rope_scaling->original_max_position_embeddings, 8192);
+  const Json j = Json::parse(c->ToJson());
+  EXPECT_EQ(j["model_type"], "llama");
+  EXPECT_EQ(j["architectures"], Json::array({"LlamaForCausalLM"}));
+  EXPECT_EQ(j["rope_scaling"]["rope_type"], "llama3");
+}
+
+TEST(ModelConfigTest, RefusesOtherArchitectures) {
+  Json j = Minimal();
+  j["model_type"] = "mistral";
+  EXPECT_EQ(ErrorOf(j), "config.json: model_type 'mistral' is not supported (only 'llama')");
+  j = Minimal();
+  j["architectures"] = {"LlamaForSequenceClassification"};
+  EXPECT_EQ(ErrorOf(j),
+            "config.json: architectures [\"LlamaForSequenceClassification\"] is not supported "
+            "(only [\"LlamaForCausalLM\"])");
+  j = Minimal();
+  j.erase("model_type");
+  EXPECT_EQ(ErrorOf(j),
+            "config.json: neither model_type nor architectures is set (expected model_type "
+            "'llama')");
+}
+
+TEST(ModelConfigTest, RefusesUnsupportedValues) {
+  Json j = Minimal();
+  j["hidden_act"] = "gelu";
+  EXPECT_EQ(ErrorOf(j), "config.json: hidden_act 'gelu' is not supported (only 'silu')");
+  j = Minimal();
+  j["attention_bias"] = true;
+  EXPECT_EQ(ErrorOf(j), "config.json: attention_bias must be false (biases are not supported)");
+  j = Minimal();
+  j["mlp_bias"] = true;
+  EXPECT_EQ(ErrorOf(j), "config.json: mlp_bias must be false (biases are not supported)");
+  j = Minimal();
+  j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 2.0}};
+  EXPECT_EQ(ErrorOf(j),
+            "config.json: rope_scaling.rope_type 'linear' is not supported (only 'llama3')");
+  j = Minimal();
+  j["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2.0}};
+  EXPECT_EQ(ErrorOf(j),
+            "config.json: rope_scaling.rope_type 'dynamic' is not supported (only 'llama3')");
+  j = Minimal();
+  j["rope_scaling"] = {{"rope_type", "llama3"},
+                       {"factor", 8.0},
+                       {"low_freq_factor", 1.0},
+                       {"high_freq_factor", 4.0}};
+  EXPECT_EQ(ErrorOf(j),
+            "config.json: missing required field 'rope_scaling.original_max_position_embeddings'");
+  j = Minimal();
+  j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", "8"}};
+  EXPECT_EQ(ErrorOf(j), "config.json: field 'rope_scaling.factor' must be a number, got string");
+}
+
+TEST(ModelConfigTest, RefusesMissingAndMistypedFields) {
+  Json j = Minimal();
+  j.erase("hidden_size");
+  EXPECT_EQ(ErrorOf(j), "config.json: missing required field 'hidden_size'");
+  j = Minimal();
+  j["vocab_size"] = "20";
+  EXPECT_EQ(ErrorOf(j), "config.json: field 'vocab_size' must be an integer, got string");
+  j = Minimal();
+  j["num_hidden_layers"] = 2.5;
+  EXPECT_EQ(ErrorOf(j), "config.json: field 'num_hidden_layers' must be an integer, got number");
+  j = Minimal();
+  j["tie_word_embeddings"] = 1;
+  EXPECT_EQ(ErrorOf(j), "config.json: field 'tie_word_embeddings' must be a boolean, got number");
+  j = Minimal();
+  j["eos_token_id"] = "2";
+  EXPECT_EQ(
+      ErrorOf(j),
+      "config.json: field 'eos_token_id' must be an integer or a list of integers, got string");
+  EXPECT_EQ(ParseModelConfig("{not json").status().message(), "config.json: not valid JSON");
+  EXPECT_EQ(ParseModelConfig("[1]").status().message(),
+            "config.json: expected a JSON object, got array");
+}
+
+TEST(ModelConfigTest, ValidatesSizes) {
+  Json j = Minimal();
+  j["num_key_value_heads"] = 3;
+  EXPECT_EQ(ErrorOf(j),
+            "config.json: num_attention_heads (4) must be a multiple of num_key_value_heads (3)");
+  j = Minimal();
+  j["hidden_size"] = 0;
+  EXPECT_EQ(ErrorOf(j), "config.json: hidden_size must be positive, got 0");
+  j = Minimal();
+  j["hidden_size"] = 65;
+  EXPECT_EQ(ErrorOf(j),
+            "config.json: hidden_size (65) must be a multiple of num_attention_heads (4) when "
+            "head_dim is not set");
+  j = Minimal();
+  j["intermediate_size"] = -1;
+  EXPECT_EQ(ErrorOf(j), "config.json: intermediate_size must be positive, got -1");
+  j = Minimal();
+  j["head_dim"] = 15;
+  EXPECT_EQ(ErrorOf(j), "config.json: head_dim (15) must be even for rotary embeddings");
+  j = Minimal();
+  j["eos_token_id"] = 20;
+  EXPECT_EQ(ErrorOf(j), "config.json: eos_token_id 20 is outside the vocabulary [0, 20)");
+  j = Minimal();
+  j["rope_scaling"] = {{"rope_type", "llama3"},
+                       {"factor", 8.0},
+                       {"low_freq_factor", 4.0},
+                       {"high_freq_factor", 1.0},
+                       {"original_max_position_embeddings", 64}};
+  EXPECT_EQ(ErrorOf(j),
+            "config.json: rope_scaling needs 0 < low_freq_factor < high_freq_factor, got 4 and 1");
+}
+
+TEST(ModelConfigTest, ExplicitHeadDimNeedNotDivideHidden) {
+  Json j = Minimal();
+  j["head_dim"] = 32;  // 4 heads x 32 = 128 != hidden 64, as some Llama variants do
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(j.dump());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->head_dim, 32);
+  // embed 20*64 + 2 layers * (q 64*128 + k,v 2*64*128 + o 128*64 + mlp 3*64*128 + norms 128)
+  // + final norm 64 + lm_head 20*64.
+  EXPECT_EQ(c->NumParameters(), 1280 + 2 * (8192 + 16384 + 8192 + 24576 + 128) + 64 + 1280);
+}
+
+TEST(ModelConfigTest, LoadReportsThePath) {
+  absl::StatusOr<ModelConfig> c = LoadModelConfig("/nonexistent/config.json");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<ModelConfig> golden =
+      LoadModelConfig(std::string(ARC_TESTDATA_DIR) + "/golden/untied_llama3/config.json");
+  ASSERT_TRUE(golden.ok()) << golden.status();
+  EXPECT_EQ(golden->rope_scaling->original_max_position_embeddings, 64);
+  EXPECT_DOUBLE_EQ(golden->rope_theta, 20000.0);
+}
+
+}  // namespace
+}  // namespace arc

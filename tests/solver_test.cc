@@ -1,0 +1,249 @@
+#include "core/solver.h"
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "core/task_io.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace arc {
+namespace {
+
+using ::arc::testing::G;
+
+ModelConfig TinyConfig() {
+  ModelConfig c;
+  c.vocab_size = kCompactVocabSize;
+  c.hidden_size = 64;
+  c.intermediate_size = 128;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 16;
+  c.max_position_embeddings = 512;
+  c.bos_token_id = kCompactBos;
+  c.eos_token_ids = {kCompactEos};
+  return c;
+}
+
+std::shared_ptr<const ArcModel> TinyModel(uint64_t seed = 1) {
+  LlamaForCausalLM net = CreateLlama(TinyConfig()).value();
+  net->InitializeWeights(seed);
+  return MakeArcModel("tiny", std::move(net), MakeCompactTokenizer(), "compact").value();
+}
+
+// A colour swap (1 <-> 2, others fixed) on random 3x3 grids of colours 0..2.
+Task ColourSwapTask(int demonstrations, uint64_t seed) {
+  Rng rng(seed);
+  auto random_grid = [&rng] {
+    Grid g(3, 3);
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) g.set(r, c, static_cast<uint8_t>(rng.Below(3)));
+    return g;
+  };
+  const ColourMap swap = ColourMap::FromTable({0, 2, 1, 3, 4, 5, 6, 7, 8, 9}).value();
+  Task t;
+  t.id = "swap";
+  for (int i = 0; i < demonstrations; ++i) {
+    Grid in = random_grid();
+    t.train.push_back({in, swap.Apply(in)});
+  }
+  Grid q = random_grid();
+  t.test.push_back({q, swap.Apply(q)});
+  return t;
+}
+
+// "Fill the grid with the colour of the scattered cells": 3x3 inputs with a few cells of one colour
+// c, outputs 3x3 all c. Learnable by a tiny random-initialised model in a few hundred TTT steps
+// (content-based attention), unlike copy-based rules.
+Task FillTask(int demonstrations, uint64_t seed) {
+  Rng rng(seed);
+  Task t;
+  t.id = "fill";
+  auto pair = [&rng](int colour) {
+    Grid in(3, 3);
+    for (int k = 0; k < 3; ++k) {
+      in.set(static_cast<int>(rng.Below(3)), static_cast<int>(rng.Below(3)),
+             static_cast<uint8_t>(colour));
+    }
+    return Example{in, Grid(3, 3, static_cast<uint8_t>(colour))};
+  };
+  for (int i = 0; i < demonstrations; ++i) t.train.push_back(pair(1 + static_cast<int>(rng.Below(9))));
+  Example q = pair(1 + static_cast<int>(rng.Below(9)));
+  t.test.push_back({q.input, q.output});
+  return t;
+}
+
+// TTT settings under which the tiny model learns FillTask: no size-changing augmenters (3x3 only),
+// 4 colour-permuted copies per sample for colour variety, all LoRA targets.
+SolveOptions LearningOptions() {
+  SolveOptions o;
+  o.ttt_data.augment = false;
+  o.ttt_data.permute_n = 4;
+  o.train.max_steps = 200;
+  o.train.epochs = 100;
+  o.train.batch_size = 8;
+  o.train.learning_rate = 3e-3;
+  o.lora.rank = 16;
+  o.lora.alpha = 16;
+  o.lora.targets = {ProjectionKind::kQ,    ProjectionKind::kK,  ProjectionKind::kV,
+                    ProjectionKind::kO,    ProjectionKind::kGate, ProjectionKind::kUp,
+                    ProjectionKind::kDown, ProjectionKind::kLmHead};
+  return o;
+}
+
+SolveOptions FastOptions() {
+  SolveOptions o;
+  o.ttt_data.max_samples = 64;
+  o.ttt_data.augment = false;  // keep 3x3: the test needs few tokens
+  o.ttt_data.permute_n = 1;
+  o.ttt_data.permute_colours = false;  // colours carry the rule here
+  o.train.max_steps = 8;
+  o.train.epochs = 100;
+  o.train.batch_size = 4;
+  o.train.learning_rate = 1e-3;
+  o.views.permutations = 1;
+  o.inference.batch_size = 8;
+  return o;
+}
+
+TEST(SolverTest, OptionsAreValidatedWithTheFieldName) {
+  Solver solver(TinyModel());
+  SolveOptions o = FastOptions();
+  o.train.batch_size = 0;
+  EXPECT_EQ(std::string(solver.Solve(ColourSwapTask(3, 1), o).status().message()),
+            "ttt option batch_size: 0 is outside 1..256");
+  o = FastOptions();
+  o.inference.batch_size = 1000;
+  EXPECT_EQ(std::string(solver.Solve(ColourSwapTask(3, 1), o).status().message()),
+            "inference batch_size: 1000 is outside 1..256");
+  Task bad = ColourSwapTask(3, 1);
+  bad.train.clear();
+  EXPECT_EQ(solver.Solve(bad, o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// TTT learns a small task: the loss falls by more than 20x and the right grid is attempt 1, where
+// the same random base model without TTT does not produce it.
+TEST(SolverTest, TestTimeTrainingLearnsASmallTask) {
+  at::set_num_threads(1);
+  Solver solver(TinyModel());
+  const Task task = FillTask(4, 1);
+  SolveOptions o = LearningOptions();
+  std::vector<SolvePhase> phases;
+  absl::StatusOr<SolveResult> r = solver.Solve(task, o, [&](const SolveProgress& p) {
+    if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
+  });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(phases, (std::vector<SolvePhase>{SolvePhase::kTttData, SolvePhase::kTttTrain,
+                                              SolvePhase::kInference, SolvePhase::kSelection}));
+  EXPECT_TRUE(r->ttt);
+  EXPECT_EQ(r->train_stats.steps, 200);
+  EXPECT_EQ(r->train_stats.samples, 80);  // (4 leave-one + 12 leave-two) x (1 + 4 permuted)
+  EXPECT_GT(r->train_stats.first_loss, 20 * r->train_stats.last_loss)
+      << r->train_stats.first_loss << " -> " << r->train_stats.last_loss;
+  ASSERT_FALSE(r->tests[0].candidates.empty());
+  EXPECT_EQ(r->tests[0].candidates[0].grid, *task.test[0].output);
+  EXPECT_EQ(r->AttemptsFor(0).attempt_1, *task.test[0].output);
+
+  SolveOptions no_ttt = o;
+  no_ttt.ttt = false;
+  absl::StatusOr<SolveResult> base = solver.Solve(task, no_ttt);
+  ASSERT_TRUE(base.ok()) << base.status();
+  EXPECT_FALSE(base->ttt);
+  EXPECT_NE(base->AttemptsFor(0).attempt_1, *task.test[0].output);
+  EXPECT_NE(base->AttemptsFor(0).attempt_2, *task.test[0].output);
+}
+
+TEST(SolverTest, SameSeedSameResultAndViewsAreReported) {
+  at::set_num_threads(1);
+  Solver solver(TinyModel());
+  const Task task = ColourSwapTask(3, 2);
+  SolveOptions o = FastOptions();
+  o.include_views = true;
+  absl::StatusOr<SolveResult> a = solver.Solve(task, o);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->task_hash, ContentHash(task));
+  EXPECT_EQ(a->train_stats.steps, 8);
+  ASSERT_EQ(a->tests.size(), 1u);
+  const TestResult& t = a->tests[0];
+  EXPECT_EQ(t.num_views, static_cast<int>(t.views.size()));
+  EXPECT_GE(t.num_views, 8);
+  int valid = 0, votes = 0;
+  for (const ViewPrediction& v : t.views) {
+    valid += v.valid;
+    if (!v.valid) {
+      EXPECT_FALSE(v.error.empty()) << v.view;
+    }
+  }
+  for (const Candidate& c : t.candidates) votes += c.votes;
+  EXPECT_EQ(valid + t.invalid_outputs, t.num_views);  // invalid outputs are counted, not fatal
+  EXPECT_EQ(votes, valid);
+
+  // Same seed, same everything; the solver is reusable.
+  absl::StatusOr<SolveResult> b = solver.Solve(task, o);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->train_stats.last_loss, b->train_stats.last_loss);
+  EXPECT_EQ(a->tests[0].invalid_outputs, b->tests[0].invalid_outputs);
+  ASSERT_EQ(a->tests[0].views.size(), b->tests[0].views.size());
+  for (size_t i = 0; i < a->tests[0].views.size(); ++i) {
+    EXPECT_EQ(a->tests[0].views[i].output, b->tests[0].views[i].output);
+    EXPECT_EQ(a->tests[0].views[i].error, b->tests[0].views[i].error);
+  }
+  // Another seed trains differently.
+  o.seed = 7;
+  absl::StatusOr<SolveResult> c = solver.Solve(task, o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(a->train_stats.last_loss, c->train_stats.last_loss);
+}
+
+TEST(SolverTest, ProductOfExpertsRanksByScore) {
+  at::set_num_threads(1);
+  Solver solver(TinyModel());
+  SolveOptions o = LearningOptions();
+  o.selection.mode = SelectionMode::kPoe;
+  o.selection.poe_top_k = 3;
+  o.selection.poe_views = 2;
+  absl::StatusOr<SolveResult> r = solver.Solve(FillTask(4, 3), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::vector<Candidate>& c = r->tests[0].candidates;
+  ASSERT_FALSE(c.empty());
+  // Scores are summed log-likelihoods (negative), sorted descending over the top K.
+  const size_t k = std::min<size_t>(3, c.size());
+  for (size_t i = 0; i < k; ++i) EXPECT_LT(c[i].score, 0);
+  for (size_t i = 1; i < k; ++i) EXPECT_GE(c[i - 1].score, c[i].score);
+}
+
+TEST(SolverTest, CancellationStopsTrainingAndLeavesTheSolverUsable) {
+  Solver solver(TinyModel());
+  SolveOptions o = FastOptions();
+  o.train.max_steps = 1000;
+  o.train.epochs = 100;
+  std::atomic<int> checks{0};
+  absl::StatusOr<SolveResult> r =
+      solver.Solve(ColourSwapTask(3, 4), o, {}, [&] { return ++checks > 3; });
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(std::string(r.status().message()).rfind("ttt cancelled at step 3 of ", 0), 0u)
+      << r.status();
+  EXPECT_TRUE(solver.Solve(ColourSwapTask(3, 4), FastOptions()).ok());
+}
+
+TEST(SolverTest, TooLongForTheContextIsFailedPrecondition) {
+  Solver solver(TinyModel());
+  Task big;
+  big.id = "big";
+  for (int i = 0; i < 2; ++i) big.train.push_back({Grid(20, 20, 1), Grid(20, 20, 2)});
+  big.test.push_back({Grid(20, 20, 1), std::nullopt});
+  SolveOptions o = FastOptions();
+  o.ttt = false;
+  absl::StatusOr<SolveResult> r = solver.Solve(big, o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(std::string(r.status().message()),
+            "test[0]: no view fits the model's context of 512 tokens: the shortest prompt (one "
+            "demonstration) has 1266 tokens and the answer needs up to 422");
+}
+
+}  // namespace
+}  // namespace arc

@@ -1,0 +1,238 @@
+// arc-bench: throughput of the model layer on this machine.
+//
+//   arc-bench [--threads N] [--seq_len 64] [--new_tokens 32] [--batches 1,16] [--configs
+//   tiny,small]
+//             [--min_seconds 0.5] [--json]
+//
+// For each model configuration and batch size it measures
+//   forward  logits for (B, seq_len) tokens under InferenceMode,
+//   train    one LoRA training step (forward, cross-entropy, backward, AdamW) on (B, seq_len),
+//   decode   GreedyDecode of B prompts of seq_len/2 tokens for new_tokens tokens (prefill included
+//            in the time, only generated tokens counted),
+// in tokens per second and achieved GFLOP/s, next to the float32 matrix-product peak measured in
+// the same run (a square at::mm). FLOP counts are the dense model's
+// (ModelConfig::ForwardFlopsPerToken, 2 per multiply-add); a training step counts as 2x the forward
+// (the forward plus the backward's input gradients; frozen base weights need no weight gradients),
+// LoRA's own work ignored.
+//
+// Configurations: tiny = the golden-test shape (2 layers, hidden 64, 4 heads, 2 KV heads,
+// intermediate 128, vocab 20); small = ~4.4M parameters (6 layers, hidden 256, 8 heads, 4 KV heads,
+// intermediate 704, vocab 16). Weights are seeded random (speed does not depend on their values).
+#include <c10/core/InferenceMode.h>
+#include <torch/optim/adamw.h>
+#include <torch/utils.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "core/decode.h"
+#include "core/llama.h"
+#include "core/lora.h"
+#include "nlohmann/json.hpp"
+
+ABSL_FLAG(int, threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+          "intra-op threads for libtorch (torch::set_num_threads)");
+ABSL_FLAG(int, seq_len, 64, "tokens per sequence for forward and train");
+ABSL_FLAG(int, new_tokens, 32, "tokens generated per sequence in the decode measurement");
+ABSL_FLAG(std::string, batches, "1,16", "comma-separated batch sizes");
+ABSL_FLAG(std::string, configs, "tiny,small", "comma-separated: tiny, small");
+ABSL_FLAG(double, min_seconds, 0.5, "minimum measuring time per row");
+ABSL_FLAG(int, matmul_size, 1024, "side of the square float32 matmul that measures the peak");
+ABSL_FLAG(bool, json, false, "print JSON instead of the table");
+
+namespace arc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Mean seconds per call of `fn` after one warm-up call, over at least 2 calls and min_seconds.
+double TimePerCall(const std::function<void()>& fn) {
+  fn();
+  const double min_seconds = absl::GetFlag(FLAGS_min_seconds);
+  int calls = 0;
+  const Clock::time_point start = Clock::now();
+  double elapsed = 0;
+  while (calls < 2 || elapsed < min_seconds) {
+    fn();
+    ++calls;
+    elapsed = Seconds(start, Clock::now());
+  }
+  return elapsed / calls;
+}
+
+double MatmulPeakGflops(int n) {
+  c10::InferenceMode guard;
+  const at::Tensor a = at::rand({n, n}), b = at::rand({n, n});
+  at::Tensor c = at::empty({n, n});
+  const double s = TimePerCall([&] { at::mm_out(c, a, b); });
+  return 2.0 * n * n * static_cast<double>(n) / s / 1e9;
+}
+
+ModelConfig Config(const std::string& name) {
+  ModelConfig c;
+  if (name == "tiny") {
+    c.vocab_size = 20;
+    c.hidden_size = 64;
+    c.intermediate_size = 128;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+  } else {
+    c.vocab_size = 16;
+    c.hidden_size = 256;
+    c.intermediate_size = 704;
+    c.num_hidden_layers = 6;
+    c.num_attention_heads = 8;
+    c.num_key_value_heads = 4;
+  }
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  c.rms_norm_eps = 1e-5;
+  c.tie_word_embeddings = false;
+  c.max_position_embeddings = 4096;
+  return c;
+}
+
+struct Row {
+  std::string config;
+  int64_t params = 0;
+  int64_t batch = 0;
+  std::string phase;
+  double tokens_per_second = 0;
+  double gflops = 0;
+};
+
+// Sum of forward FLOPs for `tokens` positions starting at context `start` (attention over a
+// growing context).
+double FlopsForSpan(const ModelConfig& c, int64_t start, int64_t tokens) {
+  double total = 0;
+  for (int64_t t = 0; t < tokens; ++t) total += c.ForwardFlopsPerToken(start + t + 1);
+  return total;
+}
+
+std::vector<Row> BenchConfig(const std::string& name, const std::vector<int64_t>& batches) {
+  const ModelConfig config = Config(name);
+  LlamaForCausalLM model = CreateLlama(config).value();
+  model->InitializeWeights(/*seed=*/1);
+  const int64_t t = absl::GetFlag(FLAGS_seq_len), new_tokens = absl::GetFlag(FLAGS_new_tokens);
+  std::vector<Row> rows;
+  for (int64_t b : batches) {
+    const at::Tensor tokens = at::randint(config.vocab_size, {b, t}, at::kLong);
+    const double forward_flops = b * FlopsForSpan(config, 0, t);
+
+    {  // forward
+      c10::InferenceMode guard;
+      const double s = TimePerCall([&] { model->forward(tokens); });
+      rows.push_back(
+          {name, config.NumParameters(), b, "forward", b * t / s, forward_flops / s / 1e9});
+    }
+    {  // LoRA training step, MIT targets (q, v, gate, up, down), rank 8
+      LoraConfig lc;
+      lc.rank = 8;
+      lc.targets = {ProjectionKind::kQ, ProjectionKind::kV, ProjectionKind::kGate,
+                    ProjectionKind::kUp, ProjectionKind::kDown};
+      auto adapter = LoraAdapter::Create(config, lc).value();
+      torch::optim::AdamW opt(adapter->Parameters(), torch::optim::AdamWOptions(1e-4));
+      const double s = TimePerCall([&] {
+        opt.zero_grad();
+        const at::Tensor logits = model->forward(tokens, {}, adapter.get());  // (B, T, V)
+        at::cross_entropy_loss(logits.narrow(1, 0, t - 1).reshape({-1, config.vocab_size}),
+                               tokens.narrow(1, 1, t - 1).reshape({-1}))
+            .backward();
+        opt.step();
+      });
+      rows.push_back(
+          {name, config.NumParameters(), b, "train", b * t / s, 2 * forward_flops / s / 1e9});
+    }
+    {  // greedy decoding
+      const int64_t p = std::max<int64_t>(1, t / 2);
+      std::vector<std::vector<int64_t>> prompts(b, std::vector<int64_t>(p));
+      for (int64_t i = 0; i < b; ++i) {
+        for (int64_t k = 0; k < p; ++k) prompts[i][k] = (i * 7 + k * 3) % config.vocab_size;
+      }
+      DecodeOptions options;
+      options.max_new_tokens = new_tokens;
+      options.max_batch_size = b;
+      const double s =
+          TimePerCall([&] { GreedyDecode(*model, nullptr, prompts, options).value(); });
+      const double flops =
+          b * (FlopsForSpan(config, 0, p) + FlopsForSpan(config, p, new_tokens - 1));
+      rows.push_back(
+          {name, config.NumParameters(), b, "decode", b * new_tokens / s, flops / s / 1e9});
+    }
+  }
+  return rows;
+}
+
+int Main() {
+  const int threads = absl::GetFlag(FLAGS_threads);
+  torch::set_num_threads(threads);
+  std::vector<int64_t> batches;
+  for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_batches), ',')) {
+    batches.push_back(std::stoll(std::string(s)));
+  }
+  const double peak = MatmulPeakGflops(absl::GetFlag(FLAGS_matmul_size));
+  std::vector<Row> rows;
+  for (absl::string_view name : absl::StrSplit(absl::GetFlag(FLAGS_configs), ',')) {
+    if (name != "tiny" && name != "small") {
+      std::cerr << "arc-bench: unknown config '" << name << "' (tiny or small)\n";
+      return 2;
+    }
+    for (const Row& r : BenchConfig(std::string(name), batches)) rows.push_back(r);
+  }
+
+  if (absl::GetFlag(FLAGS_json)) {
+    nlohmann::json j = {{"threads", threads},
+                        {"seq_len", absl::GetFlag(FLAGS_seq_len)},
+                        {"new_tokens", absl::GetFlag(FLAGS_new_tokens)},
+                        {"matmul_peak_gflops", peak},
+                        {"rows", nlohmann::json::array()}};
+    for (const Row& r : rows) {
+      j["rows"].push_back({{"config", r.config},
+                           {"params", r.params},
+                           {"batch", r.batch},
+                           {"phase", r.phase},
+                           {"tokens_per_second", r.tokens_per_second},
+                           {"gflops", r.gflops}});
+    }
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << absl::StrFormat(
+      "arc-bench: %d threads, seq_len %d, new_tokens %d; float32 matmul peak (%d^3) %.1f GFLOP/s\n",
+      threads, absl::GetFlag(FLAGS_seq_len), absl::GetFlag(FLAGS_new_tokens),
+      absl::GetFlag(FLAGS_matmul_size), peak);
+  std::cout << absl::StrFormat("%-6s %10s %6s %-8s %12s %9s %7s\n", "config", "params", "batch",
+                               "phase", "tokens/s", "GFLOP/s", "%peak");
+  for (const Row& r : rows) {
+    std::cout << absl::StrFormat("%-6s %10d %6d %-8s %12.0f %9.2f %6.1f%%\n", r.config, r.params,
+                                 r.batch, r.phase, r.tokens_per_second, r.gflops,
+                                 100.0 * r.gflops / peak);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace arc
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "arc-bench [--threads N] [--seq_len 64] [--new_tokens 32] [--batches 1,16] "
+      "[--configs tiny,small] [--min_seconds 0.5] [--json]");
+  absl::ParseCommandLine(argc, argv);
+  return arc::Main();
+}
