@@ -72,6 +72,15 @@ absl::Status Range(const char* field, double v, double lo, double hi) {
 
 }  // namespace
 
+LoraConfig DefaultTttLora() {
+  LoraConfig c;
+  c.rank = 8;
+  c.alpha = 16;
+  c.targets = {ProjectionKind::kQ, ProjectionKind::kV, ProjectionKind::kGate, ProjectionKind::kUp,
+               ProjectionKind::kDown};
+  return c;
+}
+
 std::string_view SelectionModeName(SelectionMode mode) {
   switch (mode) {
     case SelectionMode::kVote: return "vote";
@@ -147,7 +156,8 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
   ARC_RETURN_IF_ERROR(ValidateSolveOptions(o));
 
   const PromptFormat& format = *model_->format;
-  const LlamaForCausalLMImpl& net = *model_->net;
+  const LlamaForCausalLMImpl& base = *model_->net;
+  LlamaForCausalLM tuned{nullptr};  // the task's private copy under full fine-tuning
   const int64_t context = model_->MaxSequenceLength();
   SolveResult result;
   result.task_id = task.id;
@@ -182,21 +192,44 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
     if (!rendered.empty()) {
       start = Clock::now();
       emit(SolvePhase::kTttTrain);
-      ARC_RETURN_IF_ERROR(EnsureAdapter(o.lora));
-      result.adapter_parameters = adapter_->NumParameters();
       auto on_step = [&](const TttProgress& p) {
         report.ttt = p;
         emit(SolvePhase::kTttTrain);
       };
-      ARC_ASSIGN_OR_RETURN(result.train_stats,
-                           TrainAdapter(net, *adapter_, rendered, o.train, on_step, is_cancelled));
-      adapter = adapter_.get();
+      if (o.full_finetune) {
+        const int64_t params = base.config().NumParameters();
+        if (params > o.full_finetune_max_parameters) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "full_finetune: the model has ", params, " parameters, limit ",
+              o.full_finetune_max_parameters, "; use LoRA"));
+        }
+        try {
+          ARC_ASSIGN_OR_RETURN(tuned, CreateLlama(base.config(), base.options()));
+          ARC_RETURN_IF_ERROR(tuned->LoadStateDict(base.StateDict()));
+          std::vector<at::Tensor> trainable;
+          for (auto& [name, t] : tuned->StateDict()) trainable.push_back(t.set_requires_grad(true));
+          ARC_ASSIGN_OR_RETURN(result.train_stats,
+                               TrainParameters(*tuned, nullptr, std::move(trainable), rendered,
+                                               o.train, on_step, is_cancelled));
+        } catch (const c10::Error& e) {
+          return absl::InternalError(absl::StrCat("full_finetune: ", e.what_without_backtrace()));
+        }
+        result.adapter_parameters = params;
+        result.full_finetune = true;
+      } else {
+        ARC_RETURN_IF_ERROR(EnsureAdapter(o.lora));
+        result.adapter_parameters = adapter_->NumParameters();
+        ARC_ASSIGN_OR_RETURN(result.train_stats, TrainAdapter(base, *adapter_, rendered, o.train,
+                                                              on_step, is_cancelled));
+        adapter = adapter_.get();
+      }
       result.ttt = true;
       result.seconds.ttt_train = SecondsSince(start);
     }
   }
 
-  // 3. Inference over views.
+  // 3. Inference over views, with the adapter or the fine-tuned copy.
+  const LlamaForCausalLMImpl& infer = tuned ? *tuned : base;
   auto start = Clock::now();
   struct TestViews {
     std::vector<View> views;
@@ -259,7 +292,7 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
       const size_t end = std::min(tv.prompts.size(), begin + o.inference.batch_size);
       std::vector<std::vector<int64_t>> chunk(tv.prompts.begin() + begin, tv.prompts.begin() + end);
       ARC_ASSIGN_OR_RETURN(std::vector<DecodeResult> decoded,
-                           GreedyDecode(net, adapter, chunk, decode));
+                           GreedyDecode(infer, adapter, chunk, decode));
       for (size_t k = 0; k < decoded.size(); ++k) {
         const View& view = tv.views[begin + k];
         const DecodeResult& d = decoded[k];
@@ -326,7 +359,7 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
       so.max_batch_size = o.inference.batch_size;
       so.pad_token_id = format.tokenizer().pad_id();
       so.is_cancelled = is_cancelled;
-      ARC_ASSIGN_OR_RETURN(std::vector<double> scores, ScoreContinuations(net, adapter, requests, so));
+      ARC_ASSIGN_OR_RETURN(std::vector<double> scores, ScoreContinuations(infer, adapter, requests, so));
       for (size_t c = 0; c < k; ++c) ranked[c].score = 0;
       for (size_t i = 0; i < scores.size(); ++i) ranked[owner[i]].score += scores[i];
       auto by_score = [](const Candidate& a, const Candidate& b) { return a.score > b.score; };

@@ -56,11 +56,20 @@ struct SelectionOptions {
   int poe_views = 4;      // dihedral views per candidate (identity first), 1..8
 };
 
+// The paper's LoRA targets (q, v, gate, up, down; reference §3.7) at rank 8, alpha 16: the rank is
+// the paper's 128 scaled down for small models; set it per model.
+LoraConfig DefaultTttLora();
+
 struct SolveOptions {
   bool ttt = true;                     // false: no adaptation (the paper's baseline)
   TttDataOptions ttt_data;             // sample construction; its seed is overridden by `seed`
   LossMaskMode loss_mask = LossMaskMode::kOutputsAfterFirst;
-  LoraConfig lora;                     // its seed is overridden by `seed`
+  LoraConfig lora = DefaultTttLora();  // its seed is overridden by `seed`
+  // Full fine-tuning instead of LoRA: a private copy of the base is trained and used for this task
+  // (memory: the model four times over with AdamW). For small models only: refused with
+  // FAILED_PRECONDITION above full_finetune_max_parameters.
+  bool full_finetune = false;
+  int64_t full_finetune_max_parameters = 50'000'000;
   TttTrainOptions train;               // its seed is overridden by `seed`
   ViewOptions views;                   // its seed is overridden by `seed`
   InferenceOptions inference;
@@ -110,6 +119,7 @@ struct SolveResult {
   std::string task_hash;               // ContentHash
   std::vector<TestResult> tests;       // one per test input
   bool ttt = false;                    // whether adaptation ran
+  bool full_finetune = false;          // adaptation trained a full copy instead of LoRA
   TttDataStats data_stats;
   TttTrainStats train_stats;
   PhaseSeconds seconds;

@@ -103,6 +103,18 @@ absl::StatusOr<TttTrainStats> TrainAdapter(const LlamaForCausalLMImpl& model,
                                            const TttTrainOptions& o,
                                            const std::function<void(const TttProgress&)>& progress,
                                            const std::function<bool()>& is_cancelled) {
+  adapter.SetTraining(true);
+  absl::StatusOr<TttTrainStats> stats = TrainParameters(model, &adapter, adapter.Parameters(),
+                                                        samples, o, progress, is_cancelled);
+  adapter.SetTraining(false);
+  return stats;
+}
+
+absl::StatusOr<TttTrainStats> TrainParameters(
+    const LlamaForCausalLMImpl& model, const LoraAdapter* adapter, std::vector<at::Tensor> params,
+    const std::vector<RenderedPrompt>& samples, const TttTrainOptions& o,
+    const std::function<void(const TttProgress&)>& progress,
+    const std::function<bool()>& is_cancelled) {
   if (absl::Status s = ValidateTttTrainOptions(o); !s.ok()) return s;
   const auto start = std::chrono::steady_clock::now();
   TttTrainStats stats;
@@ -127,16 +139,11 @@ absl::StatusOr<TttTrainStats> TrainAdapter(const LlamaForCausalLMImpl& model,
   try {
     const at::Device device = model.options().device;
     const int64_t pad_id = 0;  // never attended to by a real token (right padding, causal)
-    std::vector<at::Tensor> params = adapter.Parameters();
+    if (params.empty()) return absl::InvalidArgumentError("ttt: no parameters to train");
     torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o.learning_rate)
                                               .betas({o.beta1, o.beta2})
                                               .eps(o.adam_eps)
                                               .weight_decay(o.weight_decay));
-    adapter.SetTraining(true);
-    struct TrainingOff {
-      LoraAdapter& a;
-      ~TrainingOff() { a.SetTraining(false); }
-    } training_off{adapter};
 
     Rng order_rng = Rng(o.seed).Fork(/*stream=*/7);
     std::vector<int> order;
@@ -163,10 +170,10 @@ absl::StatusOr<TttTrainStats> TrainAdapter(const LlamaForCausalLMImpl& model,
           rows.push_back(&samples[order[cursor++]]);
         }
         Batch batch = MakeBatch(rows, pad_id);
-        at::Tensor hidden = model.Hidden(batch.tokens.to(device), {}, &adapter);  // (B, T, C)
+        at::Tensor hidden = model.Hidden(batch.tokens.to(device), {}, adapter);  // (B, T, C)
         at::Tensor picked =
             hidden.reshape({-1, hidden.size(-1)}).index_select(0, batch.positions.to(device));  // (N, C)
-        at::Tensor logits = model.Logits(picked, &adapter);                                     // (N, V)
+        at::Tensor logits = model.Logits(picked, adapter);                                     // (N, V)
         at::Tensor loss = at::cross_entropy_loss(logits, batch.targets.to(device));
         (loss / o.grad_accum).backward();
         step_loss += loss.item<double>();

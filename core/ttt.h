@@ -19,6 +19,8 @@
 #include <functional>
 #include <vector>
 
+#include <ATen/ATen.h>
+
 #include "absl/status/statusor.h"
 #include "core/prompt_format.h"
 
@@ -70,6 +72,16 @@ double LearningRateAt(const TttTrainOptions& options, int step, int total);
 // Trains `adapter` (its current state is the starting point: call Reset() first for a fresh task)
 // on `samples`. Samples with no target token are skipped. CANCELLED when `is_cancelled` returns
 // true (checked before every step); INVALID_ARGUMENT for bad options or no usable sample.
+// The general loop: trains `params` (leaf tensors with requires_grad, belonging to `model` or to
+// `adapter`) with the forward pass model(tokens, adapter). TrainAdapter calls it with the adapter's
+// parameters; full fine-tuning calls it with a private copy of the base model's parameters and no
+// adapter (the caller owns that copy; the shared base is never trained).
+absl::StatusOr<TttTrainStats> TrainParameters(
+    const LlamaForCausalLMImpl& model, const LoraAdapter* adapter, std::vector<at::Tensor> params,
+    const std::vector<RenderedPrompt>& samples, const TttTrainOptions& options,
+    const std::function<void(const TttProgress&)>& progress,
+    const std::function<bool()>& is_cancelled);
+
 absl::StatusOr<TttTrainStats> TrainAdapter(const LlamaForCausalLMImpl& model,
                                            LoraAdapter& adapter,
                                            const std::vector<RenderedPrompt>& samples,

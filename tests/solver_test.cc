@@ -157,6 +157,29 @@ TEST(SolverTest, TestTimeTrainingLearnsASmallTask) {
   EXPECT_NE(base->AttemptsFor(0).attempt_2, *task.test[0].output);
 }
 
+// Full fine-tuning (a private copy of the base) learns the same task; the shared base is untouched.
+TEST(SolverTest, FullFineTuningLearnsAndLeavesTheBaseAlone) {
+  at::set_num_threads(1);
+  std::shared_ptr<const ArcModel> model = TinyModel();
+  const at::Tensor before = model->net->StateDict().at("model.layers.0.mlp.up_proj.weight").clone();
+  Solver solver(model);
+  const Task task = FillTask(4, 1);
+  SolveOptions o = LearningOptions();
+  o.full_finetune = true;
+  o.train.learning_rate = 1e-3;
+  absl::StatusOr<SolveResult> r = solver.Solve(task, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->full_finetune);
+  EXPECT_EQ(r->adapter_parameters, model->net->config().NumParameters());
+  EXPECT_GT(r->train_stats.first_loss, 20 * r->train_stats.last_loss)
+      << r->train_stats.first_loss << " -> " << r->train_stats.last_loss;
+  EXPECT_EQ(r->AttemptsFor(0).attempt_1, *task.test[0].output);
+  EXPECT_TRUE(at::equal(before, model->net->StateDict().at("model.layers.0.mlp.up_proj.weight")));
+
+  o.full_finetune_max_parameters = 1000;
+  EXPECT_EQ(solver.Solve(task, o).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(SolverTest, SameSeedSameResultAndViewsAreReported) {
   at::set_num_threads(1);
   Solver solver(TinyModel());

@@ -60,6 +60,7 @@ ABSL_FLAG(int, ttt_epochs, 2, "passes over the samples");
 ABSL_FLAG(int, ttt_max_steps, 0, "stop after this many optimizer steps (0 = epochs decide)");
 ABSL_FLAG(double, ttt_warmup, 0.1, "warmup fraction of the steps");
 ABSL_FLAG(double, ttt_clip, 0, "gradient-norm clip (0 = off)");
+ABSL_FLAG(bool, full_finetune, false, "train a private copy of the whole model instead of LoRA (small models)");
 ABSL_FLAG(int, lora_rank, 8, "LoRA rank");
 ABSL_FLAG(double, lora_alpha, 16, "LoRA alpha (scale = alpha / rank)");
 ABSL_FLAG(double, lora_dropout, 0, "LoRA dropout");
@@ -109,6 +110,7 @@ absl::StatusOr<SolveOptions> OptionsFromFlags() {
   o.train.max_steps = absl::GetFlag(FLAGS_ttt_max_steps);
   o.train.warmup_fraction = absl::GetFlag(FLAGS_ttt_warmup);
   o.train.clip_grad_norm = absl::GetFlag(FLAGS_ttt_clip);
+  o.full_finetune = absl::GetFlag(FLAGS_full_finetune);
   o.lora.rank = absl::GetFlag(FLAGS_lora_rank);
   o.lora.alpha = absl::GetFlag(FLAGS_lora_alpha);
   o.lora.dropout = absl::GetFlag(FLAGS_lora_dropout);
