@@ -302,6 +302,58 @@ absl::StatusOr<Grid> ParseNumpyGrid(std::string_view text) {
   return Grid::FromRows(rows);
 }
 
+// Character-level automaton for the numpy grid text the marc format answers with,
+// "[[a b]\n [c d]]#": every row as wide as the first, at most 30x30. Used by
+// MarcFormat::AllowedNextTokens, which runs each candidate token's characters from the state reached
+// after the text generated so far.
+class NumpyGridAutomaton {
+ public:
+  // Consumes one character; false when it cannot continue a valid grid text.
+  bool Feed(char ch) {
+    switch (phase_) {
+      case kOpen1: return Expect(ch == '[', kOpen2);
+      case kOpen2: return Expect(ch == '[', kRowStart);
+      case kRowStart:
+      case kAfterSpace:
+        if (ch < '0' || ch > '9') return false;
+        ++cells_;
+        if (cells_ > (rows_ == 0 ? kArcMaxSide : width_)) return false;
+        phase_ = kAfterDigit;
+        return true;
+      case kAfterDigit:
+        if (ch == ' ') return Expect(true, kAfterSpace);
+        if (ch != ']') return false;
+        if (rows_ == 0) width_ = cells_;
+        if (cells_ != width_) return false;
+        ++rows_;
+        cells_ = 0;
+        phase_ = kRowClosed;
+        return true;
+      case kRowClosed:
+        if (ch == ']') return Expect(true, kGridClosed);
+        return Expect(ch == '\n' && rows_ < kArcMaxSide, kNewline);
+      case kNewline: return Expect(ch == ' ', kIndent);
+      case kIndent: return Expect(ch == '[', kRowStart);
+      case kGridClosed: return Expect(ch == '#', kDone);
+      case kDone: return false;
+    }
+    return false;
+  }
+  bool complete() const { return phase_ == kDone; }
+
+ private:
+  enum Phase { kOpen1, kOpen2, kRowStart, kAfterDigit, kAfterSpace, kRowClosed, kNewline, kIndent,
+               kGridClosed, kDone };
+  bool Expect(bool ok, Phase next) {
+    if (ok) phase_ = next;
+    return ok;
+  }
+  Phase phase_ = kOpen1;
+  int rows_ = 0;
+  int cells_ = 0;
+  int width_ = 0;
+};
+
 class MarcFormat final : public PromptFormat {
  public:
   static absl::StatusOr<std::unique_ptr<MarcFormat>> Create(const Tokenizer& tokenizer) {
@@ -334,10 +386,54 @@ class MarcFormat final : public PromptFormat {
       header->push_back(f->end_header_);
       header->insert(header->end(), blank->begin(), blank->end());
     }
+    // Tokens made only of grid-text characters: the only ones a grid answer can use.
+    for (int id = 0; id < tokenizer.vocab_size(); ++id) {
+      if (id == f->eot_ || id == f->end_of_text_) continue;
+      const std::optional<std::string> text = tokenizer.TokenText(id);
+      if (!text || text->empty()) continue;
+      if (text->find_first_not_of("0123456789 []\n#") != std::string::npos) continue;
+      f->grid_tokens_.emplace_back(id, *text);
+    }
     return f;
   }
 
   std::string_view name() const override { return "marc"; }
+
+  // Grid grammar: the tokens whose text keeps the generated text a prefix of a valid numpy grid
+  // text ending in "#", then <|eot_id|> once it is complete.
+  absl::StatusOr<std::vector<int>> AllowedNextTokens(
+      absl::Span<const int> generated) const override {
+    NumpyGridAutomaton state;
+    for (size_t k = 0; k < generated.size(); ++k) {
+      const std::optional<std::string> text = tokenizer_.TokenText(generated[k]);
+      if (!text) return absl::InvalidArgumentError(absl::StrCat("token ", generated[k], " has no text"));
+      if (generated[k] == eot_ || generated[k] == end_of_text_) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("already ended by the stop token at position ", k));
+      }
+      for (char ch : *text) {
+        if (!state.Feed(ch)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("token ", k, " breaks the grid text grammar"));
+        }
+      }
+    }
+    std::vector<int> allowed;
+    if (state.complete()) {
+      allowed.push_back(eot_);
+      return allowed;
+    }
+    for (const auto& [id, text] : grid_tokens_) {
+      NumpyGridAutomaton next = state;
+      bool ok = true;
+      for (char ch : text) {
+        if (!(ok = next.Feed(ch))) break;
+      }
+      if (ok) allowed.push_back(id);
+    }
+    std::sort(allowed.begin(), allowed.end());
+    return allowed;
+  }
   const Tokenizer& tokenizer() const override { return tokenizer_; }
 
   absl::StatusOr<RenderedPrompt> Render(const PromptInput& input,
@@ -444,6 +540,7 @@ class MarcFormat final : public PromptFormat {
   std::vector<int> system_header_;
   std::vector<int> user_header_;
   std::vector<int> assistant_header_;
+  std::vector<std::pair<int, std::string>> grid_tokens_;  // (id, text) of grid-character tokens
 };
 
 }  // namespace

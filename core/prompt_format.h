@@ -104,8 +104,10 @@ class PromptFormat {
   // Grammar for constrained decoding: the sorted token ids allowed after `generated` so that the
   // output stays a well-formed grid of at most 30x30 (compact: digits while the row has room, the
   // row end once a row is non-empty and, after the first row, exactly as wide as the first, the
-  // stop token only after a complete row). INVALID_ARGUMENT when `generated` already breaks the
-  // grammar. The default (marc) returns UNIMPLEMENTED.
+  // stop token only after a complete row; marc: the tokens made of grid-text characters that keep
+  // the text a prefix of "[[a b]\n [c d]]#" with rows as wide as the first, then <|eot_id|>).
+  // INVALID_ARGUMENT when `generated` already breaks the grammar. The base class returns
+  // UNIMPLEMENTED (a format without a grammar).
   virtual absl::StatusOr<std::vector<int>> AllowedNextTokens(absl::Span<const int> generated) const;
 };
 

@@ -480,10 +480,40 @@ TEST_F(MarcFormatTest, ParseOutput) {
             "ids[0]: 200000 is not in the vocabulary (size 128256)");
 }
 
-TEST_F(MarcFormatTest, NoGrammarAndFactoryChecks) {
-  EXPECT_EQ(fmt_->AllowedNextTokens({}).status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(fmt_->AllowedNextTokens({}).status().message(),
-            "format 'marc' has no decoding grammar");
+// The numpy-text grammar: every token of a real answer is allowed at its step, <|eot_id|> only
+// once "]]#" closed the grid; a row wider than the first and a premature "]]" are refused.
+TEST_F(MarcFormatTest, GridGrammarFollowsTheAnswerText) {
+  PromptInput in = WorkedExample();
+  absl::StatusOr<RenderedPrompt> r = fmt_->Render(in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const int eot = *tok_->TokenId("<|eot_id|>");
+  std::vector<int> answer(r->ids.begin() + r->prompt_length, r->ids.begin() + r->answer_end);
+  ASSERT_EQ(answer.back(), eot);
+  for (size_t k = 0; k < answer.size(); ++k) {
+    absl::StatusOr<std::vector<int>> allowed =
+        fmt_->AllowedNextTokens(absl::MakeConstSpan(answer.data(), k));
+    ASSERT_TRUE(allowed.ok()) << allowed.status();
+    EXPECT_TRUE(std::binary_search(allowed->begin(), allowed->end(), answer[k])) << "step " << k;
+    EXPECT_EQ(std::binary_search(allowed->begin(), allowed->end(), eot), k + 1 == answer.size());
+  }
+  // "[[4 1 2 4]\n [3 2 1 3" then another " 5" would make row 1 wider than row 0.
+  std::vector<int> wide = tok_->Encode("[[4 1 2 4]\n [3 2 1 3").value();
+  absl::StatusOr<std::vector<int>> allowed = fmt_->AllowedNextTokens(wide);
+  ASSERT_TRUE(allowed.ok());
+  EXPECT_FALSE(std::binary_search(allowed->begin(), allowed->end(), *tok_->TokenId("\u0120")));
+  EXPECT_TRUE(std::binary_search(allowed->begin(), allowed->end(), 5163));  // "]]"
+  // After one cell of the second row, "]]" would close a ragged row.
+  std::vector<int> ragged = tok_->Encode("[[4 1]\n [3").value();
+  allowed = fmt_->AllowedNextTokens(ragged);
+  ASSERT_TRUE(allowed.ok());
+  EXPECT_FALSE(std::binary_search(allowed->begin(), allowed->end(), 5163));
+  EXPECT_TRUE(std::binary_search(allowed->begin(), allowed->end(), 220));  // " "
+  // Text that already broke the grammar.
+  EXPECT_EQ(fmt_->AllowedNextTokens(tok_->Encode("[[4 x").value()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MarcFormatTest, FactoryChecks) {
   EXPECT_EQ(fmt_->name(), "marc");
   EXPECT_EQ(&fmt_->tokenizer(), tok_);
   absl::StatusOr<std::unique_ptr<PromptFormat>> f = MakePromptFormat("compact", *tok_);
