@@ -7,27 +7,14 @@
 #include "core/task_io.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/model_test_util.h"
 #include "tests/test_util.h"
 
 namespace arc {
 namespace {
 
 std::string SaveTinyModel(const std::string& dir) {
-  ModelConfig c;
-  c.vocab_size = kCompactVocabSize;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 1;
-  c.head_dim = 16;
-  c.max_position_embeddings = 1024;
-  c.bos_token_id = kCompactBos;
-  c.eos_token_ids = {kCompactEos};
-  LlamaForCausalLM net = CreateLlama(c).value();
-  net->InitializeWeights(3);
-  auto model = MakeArcModel("tiny-cli", std::move(net), MakeCompactTokenizer(), "compact").value();
-  EXPECT_TRUE(SaveArcModel(*model, dir).ok());
+  EXPECT_TRUE(SaveArcModel(*arc::testing::TinyCompactModel(3, 1024, "tiny-cli"), dir).ok());
   return dir;
 }
 

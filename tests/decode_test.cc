@@ -11,23 +11,12 @@
 #include <vector>
 
 #include "core/lora.h"
+#include "tests/model_test_util.h"
 
 namespace arc {
 namespace {
 
-ModelConfig TinyConfig() {
-  ModelConfig c;
-  c.vocab_size = 20;
-  c.hidden_size = 64;
-  c.intermediate_size = 128;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 16;
-  c.rms_norm_eps = 1e-5;
-  c.tie_word_embeddings = true;
-  return c;
-}
+ModelConfig TinyConfig() { return arc::testing::TinyModelConfig(/*tied=*/true); }
 
 LlamaForCausalLM Model() {
   LlamaForCausalLM model = CreateLlama(TinyConfig()).value();

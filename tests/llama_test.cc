@@ -14,6 +14,7 @@
 #include "core/kv_cache.h"
 #include "core/tensor_io.h"
 #include "nlohmann/json.hpp"
+#include "tests/model_test_util.h"
 #include "tests/test_util.h"
 
 namespace arc {
@@ -24,16 +25,7 @@ using Json = nlohmann::json;
 constexpr double kGoldenTolerance = 1e-4;  // absolute, on logits of magnitude <= ~8
 
 ModelConfig TinyConfig(bool tied) {
-  ModelConfig c;
-  c.vocab_size = 20;
-  c.hidden_size = 64;
-  c.intermediate_size = 128;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 16;
-  c.rms_norm_eps = 1e-5;
-  c.tie_word_embeddings = tied;
+  ModelConfig c = arc::testing::TinyModelConfig(tied);
   c.bos_token_id = 1;
   c.eos_token_ids = {2};
   return c;

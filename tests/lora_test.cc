@@ -16,6 +16,7 @@
 #include "core/file_util.h"
 #include "core/tensor_io.h"
 #include "nlohmann/json.hpp"
+#include "tests/model_test_util.h"
 #include "tests/test_util.h"
 
 namespace arc {
@@ -27,18 +28,7 @@ using K = ProjectionKind;
 const std::vector<ProjectionKind> kAllTargets = {K::kQ,    K::kK,  K::kV,    K::kO,
                                                  K::kGate, K::kUp, K::kDown, K::kLmHead};
 
-ModelConfig TinyConfig() {
-  ModelConfig c;
-  c.vocab_size = 20;
-  c.hidden_size = 64;
-  c.intermediate_size = 128;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 16;
-  c.rms_norm_eps = 1e-5;
-  return c;
-}
+ModelConfig TinyConfig() { return arc::testing::TinyModelConfig(/*tied=*/false); }
 
 LlamaForCausalLM Base() {
   LlamaForCausalLM model = CreateLlama(TinyConfig()).value();

@@ -7,6 +7,7 @@
 
 #include "core/task_io.h"
 #include "gtest/gtest.h"
+#include "tests/model_test_util.h"
 #include "tests/test_util.h"
 
 namespace arc {
@@ -14,25 +15,8 @@ namespace {
 
 using ::arc::testing::G;
 
-ModelConfig TinyConfig() {
-  ModelConfig c;
-  c.vocab_size = kCompactVocabSize;
-  c.hidden_size = 64;
-  c.intermediate_size = 128;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 16;
-  c.max_position_embeddings = 512;
-  c.bos_token_id = kCompactBos;
-  c.eos_token_ids = {kCompactEos};
-  return c;
-}
-
 std::shared_ptr<const ArcModel> TinyModel(uint64_t seed = 1) {
-  LlamaForCausalLM net = CreateLlama(TinyConfig()).value();
-  net->InitializeWeights(seed);
-  return MakeArcModel("tiny", std::move(net), MakeCompactTokenizer(), "compact").value();
+  return arc::testing::TinyCompactModel(seed);
 }
 
 // A colour swap (1 <-> 2, others fixed) on random 3x3 grids of colours 0..2.
