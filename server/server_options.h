@@ -1,0 +1,57 @@
+// ServerOptions: everything arc-server is configured with (main.cc fills it from flags; tests fill
+// it directly), and OptionLimits, the server-side bounds on per-request option overrides.
+//
+// A request's SolveOptions start from `defaults` and may override fields within `limits`
+// (server/proto_conversion.h); values above a limit are refused with INVALID_ARGUMENT naming the
+// field and the limit, never silently clamped. The defaults must themselves lie within the limits
+// (ValidateServerOptions).
+//
+// Plain values; copy freely.
+#ifndef ARC_SERVER_SERVER_OPTIONS_H_
+#define ARC_SERVER_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "core/grid.h"
+#include "core/solver.h"
+
+namespace arc::server {
+
+struct OptionLimits {
+  int ttt_steps = 1000;           // optimizer steps per task; also the cap when max_steps is 0
+  int ttt_samples = 1000;         // TTT samples per task (ttt_options.max_samples)
+  int ttt_batch_size = 32;        // ttt_options.batch_size
+  int lora_rank = 128;            // ttt_options.lora_rank
+  int views = 64;                 // inference views per test input (ViewOptions::max_views)
+  int inference_batch_size = 64;  // inference.batch_size (views decoded together)
+  int new_tokens = 4096;          // inference.max_new_tokens
+};
+
+struct ServerOptions {
+  std::string address = "0.0.0.0:50051";         // gRPC listen address (port 0: pick one)
+  std::string metrics_address = "0.0.0.0:9464";  // Prometheus /metrics; empty: no exporter
+  std::string model_dir = "models/default";
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  int workers = 1;             // jobs solved at once, each by its own thread
+  int threads = 0;             // torch intra-op threads per worker; 0: cores / workers
+  int queue_capacity = 16;     // jobs waiting beyond the running ones
+  SolveOptions defaults;       // what a request without overrides gets
+  OptionLimits limits;
+  TaskLimits task_limits;
+  absl::Duration job_ttl = absl::Minutes(10);        // finished jobs are kept this long
+  int max_finished_jobs = 10000;                     // and at most this many (oldest dropped first)
+  int list_jobs_limit = 1000;                        // ListJobs returns at most this many
+  int64_t max_message_bytes = 4 << 20;               // largest request gRPC accepts
+  absl::Duration drain_timeout = absl::Seconds(30);  // on SIGTERM: wait this long for jobs
+  bool warmup = true;                                // one tiny solve before reporting SERVING
+};
+
+// INVALID_ARGUMENT naming the option (as its flag) and the fault.
+absl::Status ValidateServerOptions(const ServerOptions& options);
+
+}  // namespace arc::server
+
+#endif  // ARC_SERVER_SERVER_OPTIONS_H_

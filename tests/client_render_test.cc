@@ -1,0 +1,146 @@
+// Grid rendering (plain and coloured), side-by-side layout, solve/job/event formatting.
+#include "client/convert.h"
+#include "client/render.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace arc::client {
+namespace {
+
+using ::arc::testing::G;
+
+TEST(ClientRenderTest, PlainGrid) {
+  EXPECT_EQ(RenderGrid(G({{0, 1, 2}, {3, 4, 9}}), false), "012\n349\n");
+}
+
+TEST(ClientRenderTest, ColouredGridUsesAnsiBackgrounds) {
+  // A run of one colour shares its escape; every row ends in a reset.
+  EXPECT_EQ(RenderGrid(G({{1, 1, 2}}), true), "\x1b[48;5;26m    \x1b[48;5;196m  \x1b[0m\n");
+  const std::vector<std::string> lines = GridLines(G({{0}, {9}}), true);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "\x1b[48;5;16m  \x1b[0m");
+  EXPECT_EQ(lines[1], "\x1b[48;5;88m  \x1b[0m");
+}
+
+TEST(ClientRenderTest, ColorModes) {
+  EXPECT_TRUE(ShouldColor(ColorMode::kAlways, -1));
+  EXPECT_FALSE(ShouldColor(ColorMode::kNever, 1));
+  EXPECT_FALSE(ShouldColor(ColorMode::kAuto, -1));  // not a terminal
+}
+
+TEST(ClientRenderTest, SideBySidePadsAndWraps) {
+  const std::vector<GridBlock> blocks = {
+      {"input", G({{1, 2}, {3, 4}, {5, 6}})},
+      {"attempt 1", G({{7}})},
+      {"x", G({{8, 8, 8}})},
+  };
+  EXPECT_EQ(RenderSideBySide(blocks, false, 100, 2),
+            "  input   attempt 1   x\n"
+            "  12      7           888\n"
+            "  34\n"
+            "  56\n");
+  // Width 20: "input" (5) + 3 + "attempt 1" (9) = 17 + indent 2 = 19 fits; "x" goes below.
+  EXPECT_EQ(RenderSideBySide(blocks, false, 20, 2),
+            "  input   attempt 1\n"
+            "  12      7\n"
+            "  34\n"
+            "  56\n"
+            "\n"
+            "  x\n"
+            "  888\n");
+}
+
+v1::SolveResponse Response() {
+  v1::SolveResponse r;
+  r.set_job_id("job-1");
+  r.set_task_id("flip");
+  r.set_task_hash("00112233aabbccdd");
+  v1::TestPrediction* p = r.add_predictions();
+  *p->mutable_attempt_1() = GridToProto(G({{2, 1}}));
+  *p->mutable_attempt_2() = GridToProto(G({{1, 2}}));
+  p->set_num_views(12);
+  p->set_invalid_outputs(1);
+  for (auto [grid, votes] :
+       std::vector<std::pair<Grid, int>>{{G({{2, 1}}), 8}, {G({{1, 2}}), 2}, {G({{0, 0}}), 1}}) {
+    v1::Candidate* c = p->add_candidates();
+    *c->mutable_grid() = GridToProto(grid);
+    c->set_votes(votes);
+    for (int v = 0; v < votes; ++v) c->add_views("v");
+  }
+  r.mutable_ttt()->set_enabled(true);
+  r.mutable_ttt()->set_samples(10);
+  r.mutable_ttt()->set_steps(2);
+  r.mutable_ttt()->set_first_loss(2.5);
+  r.mutable_ttt()->set_last_loss(2.25);
+  r.mutable_timings()->set_total_seconds(1.5);
+  return r;
+}
+
+TEST(ClientRenderTest, SolveResponseShowsGridsVerdictsAndCandidates) {
+  Task task;
+  task.id = "flip";
+  task.train.push_back({G({{1, 0}}), G({{0, 1}})});
+  task.test.push_back({G({{1, 2}}), G({{2, 1}})});
+  RenderOptions ro;
+  const std::string text = FormatSolveResponse(Response(), &task, ro);
+  EXPECT_NE(text.find("task flip  hash 00112233aabbccdd  job job-1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("test 0: 12 views, 1 invalid, 3 candidates"), std::string::npos) << text;
+  EXPECT_NE(text.find("  input   expected   attempt 1   attempt 2   #3\n"
+                      "  12      21         21          12          00\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("attempt 1: correct, attempt 2: wrong  => test 0 CORRECT"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("     1  1x2         8      0.0000      8  (attempt 1)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("     3  1x2         1      0.0000      1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ttt: 10 samples, 2 steps, loss 2.5000 -> 2.2500"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("total 1.50 s"), std::string::npos) << text;
+
+  // Only two candidate grids drawn when asked.
+  ro.max_candidate_grids = 2;
+  EXPECT_EQ(FormatSolveResponse(Response(), &task, ro).find("#3"), std::string::npos);
+}
+
+TEST(ClientRenderTest, EventsAndProgress) {
+  v1::SolveEvent e;
+  e.mutable_ttt_progress()->set_step(3);
+  e.mutable_ttt_progress()->set_total_steps(10);
+  e.mutable_ttt_progress()->set_loss(2.34567);
+  e.mutable_ttt_progress()->set_learning_rate(1e-4);
+  EXPECT_EQ(FormatEvent(e), "ttt step 3/10  loss 2.3457  lr 1.00e-04");
+  e.mutable_inference_progress()->set_views_done(4);
+  e.mutable_inference_progress()->set_views_total(12);
+  EXPECT_EQ(FormatEvent(e), "inference 4/12 views");
+  e.set_phase(v1::PHASE_INFERENCE);
+  EXPECT_EQ(FormatEvent(e), "phase: inference");
+  e.set_queued_position(2);
+  EXPECT_EQ(FormatEvent(e), "queued: 2 jobs ahead");
+  e.mutable_error()->set_code(1);
+  e.mutable_error()->set_message("cancelled by the client");
+  EXPECT_EQ(FormatEvent(e), "error: CANCELLED: cancelled by the client");
+  EXPECT_EQ(ProgressBar(5, 10, 10), "[#####.....]  5/10");
+  EXPECT_EQ(ProgressBar(0, 0, 4), "[....] 0/0");
+}
+
+TEST(ClientRenderTest, JobsAndJson) {
+  v1::ListJobsResponse list;
+  v1::Job* j = list.add_jobs();
+  j->set_job_id("job-7");
+  j->set_state(v1::JOB_STATE_SUCCEEDED);
+  j->set_phase(v1::PHASE_DONE);
+  j->set_task_id("flip");
+  const std::string table = FormatJobList(list);
+  EXPECT_NE(table.find("job-7"), std::string::npos);
+  EXPECT_NE(table.find("succeeded"), std::string::npos);
+  EXPECT_NE(table.find("1 jobs"), std::string::npos);
+  EXPECT_NE(FormatJob(*j).find("  state     succeeded\n"), std::string::npos);
+  EXPECT_EQ(ToJson(v1::GetJobRequest()), "{}");
+  v1::GetJobRequest req;
+  req.set_job_id("j");
+  EXPECT_EQ(ToJson(req), "{\n \"job_id\": \"j\"\n}");
+}
+
+}  // namespace
+}  // namespace arc::client

@@ -1,0 +1,391 @@
+// Server parts without a model or a network: proto conversion (tasks, options, limits), status
+// conversion, the logger, and the JobManager driven by a fake worker.
+#include <atomic>
+#include <thread>
+
+#include "core/task_io.h"
+#include "gtest/gtest.h"
+#include "server/job_manager.h"
+#include "server/logger.h"
+#include "server/metrics.h"
+#include "server/proto_conversion.h"
+#include "server/server_options.h"
+#include "server/status_conversion.h"
+#include "tests/server_test_util.h"
+
+namespace arc::server {
+namespace {
+
+using ::arc::testing::SwapTask;
+
+v1::SolveRequest Request(const Task& task) {
+  v1::SolveRequest r;
+  *r.mutable_task() = TaskToProto(task);
+  r.set_task_id(task.id);
+  return r;
+}
+
+std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
+TEST(ProtoConversionTest, TaskRoundTripsAndJsonMatchesStructured) {
+  const Task task = SwapTask(3, 1);
+  absl::StatusOr<Task> back = TaskFromRequest(Request(task), TaskLimits{});
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, task);
+  EXPECT_EQ(back->id, "swap");
+  v1::SolveRequest json;
+  json.set_task_json(TaskToJson(task));
+  json.set_task_id("swap");
+  absl::StatusOr<Task> parsed = TaskFromRequest(json, TaskLimits{});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, task);
+  EXPECT_EQ(GridToProto(task.train[0].input).rows_size(), 3);
+}
+
+TEST(ProtoConversionTest, TaskFaultsNameTheirPath) {
+  const Task task = SwapTask(3, 1);
+  struct Case {
+    std::function<void(v1::SolveRequest&)> mutate;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::SolveRequest& r) { r.clear_task(); }, "task: required (set task or task_json)"},
+      {[](v1::SolveRequest& r) {
+         r.mutable_task()->mutable_train(1)->mutable_input()->set_rows(1, "01");
+       },
+       "task.train[1].input: row 1 has 2 cells, expected 3"},
+      {[](v1::SolveRequest& r) {
+         r.mutable_task()->mutable_train(0)->mutable_output()->set_rows(2, "0a1");
+       },
+       "task.train[0].output.rows[2]: character 1 is not a colour digit 0..9"},
+      {[](v1::SolveRequest& r) {
+         v1::Grid* g = r.mutable_task()->mutable_test(0)->mutable_input();
+         g->clear_rows();
+         for (int i = 0; i < 31; ++i) g->add_rows("000");
+       },
+       "task.test[0].input: 31 rows, limit 30"},
+      {[](v1::SolveRequest& r) {
+         r.mutable_task()->mutable_train(2)->mutable_input()->set_rows(0, std::string(31, '1'));
+       },
+       "task.train[2].input: 31 columns, limit 30"},
+      {[](v1::SolveRequest& r) { r.mutable_task()->clear_test(); },
+       "task.test: no test inputs, need at least 1"},
+      {[](v1::SolveRequest& r) { r.mutable_task()->clear_train(); },
+       "task.train: no demonstrations, need at least 1"},
+      {[](v1::SolveRequest& r) { r.mutable_task()->mutable_train(0)->clear_output(); },
+       "task.train[0].output: required"},
+      {[](v1::SolveRequest& r) {
+         r.mutable_task()->mutable_train(0)->mutable_input()->clear_rows();
+       },
+       "task.train[0].input: empty grid"},
+      {[](v1::SolveRequest& r) {
+         r.set_task_json(
+             "{\"train\": [{\"input\": [[12]], \"output\": [[1]]}], \"test\": [{\"input\": "
+             "[[1]]}]}");
+       },
+       "task_json: train[0].input[0][0]: 12 is not a colour 0..9"},
+      {[](v1::SolveRequest& r) { r.set_task_json("{\"train\": []}"); },
+       "task_json: missing key \"test\""},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    v1::SolveRequest r = Request(task);
+    cases[i].mutate(r);
+    absl::StatusOr<Task> t = TaskFromRequest(r, TaskLimits{});
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << "case " << i;
+    EXPECT_EQ(Message(t.status()), cases[i].message) << "case " << i;
+  }
+}
+
+TEST(ProtoConversionTest, OptionsOverrideDefaultsWithinLimits) {
+  SolveOptions defaults;
+  defaults.train.max_steps = 10;
+  OptionLimits limits;
+  limits.ttt_steps = 500;
+  limits.views = 32;
+  v1::SolveOptions req;
+  // Unset fields keep the defaults; "epochs decide" (0) is capped at the step limit.
+  absl::StatusOr<SolveOptions> o = ResolveSolveOptions(req, defaults, limits);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->train.max_steps, 10);
+  EXPECT_EQ(o->views.max_views, 32);
+  EXPECT_EQ(o->ttt_data.max_samples, 250);
+  req = arc::testing::FastProtoOptions(7, 11);
+  req.mutable_ttt_options()->add_lora_targets("k_proj");
+  req.mutable_ttt_options()->add_lora_targets("lm_head");
+  req.set_selection(v1::SELECTION_MODE_POE);
+  req.set_include_views(true);
+  o = ResolveSolveOptions(req, defaults, limits);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->train.max_steps, 7);
+  EXPECT_EQ(o->seed, 11u);
+  EXPECT_EQ(o->ttt_data.max_samples, 8);
+  EXPECT_FALSE(o->ttt_data.augment);
+  EXPECT_EQ(o->views.transforms, PaperViewTransforms());
+  EXPECT_EQ(o->lora.targets,
+            (std::vector<ProjectionKind>{ProjectionKind::kK, ProjectionKind::kLmHead}));
+  EXPECT_EQ(o->selection.mode, SelectionMode::kPoe);
+  EXPECT_TRUE(o->include_views);
+  req.mutable_ttt_options()->set_max_steps(0);
+  EXPECT_EQ(ResolveSolveOptions(req, defaults, limits)->train.max_steps, 500);
+}
+
+TEST(ProtoConversionTest, OptionFaultsNameTheFieldAndTheLimit) {
+  OptionLimits limits;
+  limits.ttt_steps = 500;
+  limits.inference_batch_size = 64;
+  struct Case {
+    std::function<void(v1::SolveOptions&)> mutate;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::SolveOptions& o) { o.mutable_ttt_options()->set_max_steps(5000); },
+       "options.ttt_options.max_steps: 5000 is above the server limit 500"},
+      {[](v1::SolveOptions& o) { o.mutable_ttt_options()->set_max_steps(-1); },
+       "options.ttt_options.max_steps: -1 is outside 0..500"},
+      {[](v1::SolveOptions& o) { o.mutable_inference()->set_batch_size(0); },
+       "options.inference.batch_size: 0 is outside 1..64"},
+      {[](v1::SolveOptions& o) { o.mutable_inference()->set_batch_size(100); },
+       "options.inference.batch_size: 100 is above the server limit 64"},
+      {[](v1::SolveOptions& o) { o.mutable_ttt_options()->set_learning_rate(2); },
+       "options.ttt_options.learning_rate: 2 is outside 0..1"},
+      {[](v1::SolveOptions& o) { o.mutable_ttt_options()->set_max_samples(100001); },
+       "options.ttt_options.max_samples: 100001 is above the server limit 1000"},
+      {[](v1::SolveOptions& o) { o.mutable_ttt_options()->add_lora_targets("x_proj"); },
+       "options.ttt_options.lora_targets[0]: unknown LoRA target 'x_proj' (expected q_proj, "
+       "k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj or lm_head)"},
+      {[](v1::SolveOptions& o) {
+         o.mutable_ttt_options()->add_lora_targets("q_proj");
+         o.mutable_ttt_options()->add_lora_targets("q_proj");
+       },
+       "options.ttt_options.lora_targets[1]: \"q_proj\" is listed twice"},
+      {[](v1::SolveOptions& o) {
+         o.mutable_inference()->set_transforms(static_cast<v1::ViewTransforms>(9));
+       },
+       "options.inference.transforms: 9 is not a ViewTransforms value"},
+      {[](v1::SolveOptions& o) { o.set_poe_views(9); }, "options.poe_views: 9 is outside 1..8"},
+      {[](v1::SolveOptions& o) { o.mutable_ttt_options()->set_lora_dropout(1); },
+       "options.ttt_options.lora_dropout: 1 is outside [0, 1)"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    v1::SolveOptions req;
+    cases[i].mutate(req);
+    absl::StatusOr<SolveOptions> o = ResolveSolveOptions(req, SolveOptions{}, limits);
+    EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument) << "case " << i;
+    EXPECT_EQ(Message(o.status()), cases[i].message) << "case " << i;
+  }
+}
+
+TEST(ProtoConversionTest, DefaultsGoOutWithEveryFieldSet) {
+  const v1::SolveOptions p = SolveOptionsToProto(SolveOptions{});
+  EXPECT_TRUE(p.has_ttt() && p.ttt());
+  EXPECT_EQ(p.ttt_options().max_samples(), 250);
+  EXPECT_EQ(p.ttt_options().lora_targets_size(), 5);
+  EXPECT_EQ(p.inference().transforms(), v1::VIEW_TRANSFORMS_PAPER);
+  EXPECT_EQ(p.selection(), v1::SELECTION_MODE_VOTE);
+  // And they read back as the same options.
+  absl::StatusOr<SolveOptions> back = ResolveSolveOptions(p, SolveOptions{}, OptionLimits{});
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->lora.targets, DefaultTttLora().targets);
+}
+
+TEST(StatusConversionTest, CodesMessagesAndRetryHints) {
+  for (int c = 0; c <= 16; ++c) {
+    const absl::Status s(static_cast<absl::StatusCode>(c), c == 0 ? "" : "why");
+    const grpc::Status g = ToGrpcStatus(s);
+    EXPECT_EQ(static_cast<int>(g.error_code()), c);
+    EXPECT_EQ(FromGrpcStatus(g), s);
+  }
+  EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("task.test: x")).error_message(),
+            "task.test: x");
+  absl::Status s = absl::ResourceExhaustedError("queue full");
+  EXPECT_FALSE(GetRetryAfter(s).has_value());
+  SetRetryAfter(s, absl::Milliseconds(1500));
+  EXPECT_EQ(*GetRetryAfter(s), absl::Milliseconds(1500));
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
+}
+
+TEST(LoggerTest, LinesAreLogfmtAndFiltered) {
+  std::vector<std::string> lines;
+  SetLogSinkForTesting([&lines](const std::string& l) { lines.push_back(l); });
+  SetLogLevel(LogLevel::kInfo);
+  LogLine(LogLevel::kDebug, "hidden").Add("k", 1);
+  LogLine(LogLevel::kInfo, "job_done")
+      .Add("job_id", "j-1")
+      .Add("error", "a \"b\"=c")
+      .Add("n", 3)
+      .Add("x", 0.5)
+      .Add("ok", true);
+  SetLogSinkForTesting(nullptr);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(
+                " level=info event=job_done job_id=j-1 error=\"a \\\"b\\\"=c\" n=3 x=0.5 ok=true"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_EQ(lines[0].rfind("ts=", 0), 0u);
+  EXPECT_EQ(LogfmtValue(""), "\"\"");
+  EXPECT_EQ(ParseLogLevel("WARN").value(), LogLevel::kWarning);
+  EXPECT_EQ(Message(ParseLogLevel("loud").status()),
+            "log level: \"loud\" is not one of debug, info, warning, error");
+}
+
+TEST(ServerOptionsTest, DefaultsMustLieWithinLimits) {
+  ServerOptions o;
+  EXPECT_TRUE(ValidateServerOptions(o).ok());
+  o.defaults.train.max_steps = 2000;
+  EXPECT_EQ(Message(ValidateServerOptions(o)),
+            "--ttt_max_steps: the default 2000 is above --limit_ttt_steps 1000");
+  o = ServerOptions{};
+  o.device = "gpu";
+  EXPECT_EQ(Message(ValidateServerOptions(o)), "--device: \"gpu\" is not one of cpu, cuda, cuda:N");
+  o = ServerOptions{};
+  o.queue_capacity = 0;
+  EXPECT_EQ(Message(ValidateServerOptions(o)), "--queue_capacity: 0 is outside 1..1000000");
+}
+
+// --- JobManager with a fake worker ---------------------------------------------------------
+
+class Recorder final : public JobWatcher {
+ public:
+  void OnEvent(const v1::SolveEvent& e, bool last) override {
+    absl::MutexLock lock(&mu);
+    events.push_back(e);
+    if (last) done = true;
+  }
+  absl::Mutex mu;
+  std::vector<v1::SolveEvent> events;
+  bool done = false;
+};
+
+JobSpec Spec(const std::string& request_id, uint64_t seed = 1) {
+  JobSpec s;
+  s.request_id = request_id;
+  s.task = SwapTask(3, seed);
+  return s;
+}
+
+SolveResult FakeResult(const Job& job) {
+  SolveResult r;
+  r.task_id = job.task().id;
+  r.task_hash = job.task_hash();
+  r.tests.resize(1);
+  r.tests[0].candidates.push_back({*job.task().test[0].output, 5, {"s0/p0/identity"}, 0});
+  r.train_stats.steps = 2;
+  r.prompt_tokens = 100;
+  r.generated_tokens = 10;
+  return r;
+}
+
+TEST(JobManagerTest, QueueBoundsIdempotencyAndEvents) {
+  Metrics metrics;
+  JobManager jobs({/*queue_capacity=*/2, /*workers=*/1, absl::Minutes(1), 100}, &metrics);
+  EXPECT_EQ(Message(jobs.Submit(Spec("a"), JobManager::Mode::kDetached).status()),
+            "server is not ready: the model is loading");
+  jobs.StartAdmitting();
+  auto a = jobs.Submit(Spec("a"), JobManager::Mode::kDetached).value();
+  auto b = jobs.Submit(Spec("b", 2), JobManager::Mode::kDetached).value();
+  // Same request id, same job; another task under it is refused.
+  EXPECT_EQ(jobs.Submit(Spec("a"), JobManager::Mode::kAttached).value(), a);
+  absl::Status other = jobs.Submit(Spec("a", 9), JobManager::Mode::kDetached).status();
+  EXPECT_EQ(other.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Message(other).rfind("request_id: \"a\" belongs to job " + a->id() + " for another task", 0),
+      0u)
+      << Message(other);
+  // Full: two waiting, capacity two.
+  absl::Status full = jobs.Submit(Spec(""), JobManager::Mode::kDetached).status();
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Message(full),
+            "queue full: 2 jobs waiting (capacity 2), 0 running; retry after 1000 ms");
+  EXPECT_EQ(*GetRetryAfter(full), absl::Seconds(1));
+  EXPECT_EQ(jobs.queued(), 2);
+
+  auto watcher = std::make_shared<Recorder>();
+  jobs.Watch(b, watcher);
+  std::shared_ptr<Job> first = jobs.NextJob();
+  ASSERT_EQ(first, a);
+  EXPECT_EQ(a->ToProto(false).state(), v1::JOB_STATE_RUNNING);
+  SolveProgress p;
+  p.phase = SolvePhase::kTttTrain;
+  p.ttt.step = 1;
+  p.ttt.total_steps = 2;
+  p.ttt.loss = 2.5;
+  p.ttt.tokens = 40;
+  jobs.Progress(a, p);
+  jobs.Finish(a, FakeResult(*a));
+  const v1::Job done = a->ToProto(true);
+  EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(done.result().predictions(0).candidates(0).votes(), 5);
+  EXPECT_EQ(done.result().job_id(), a->id());
+  EXPECT_GT(done.finished_unix_ms(), 0);
+  EXPECT_DOUBLE_EQ(metrics.ttt_steps().Value(), 1);
+  EXPECT_DOUBLE_EQ(metrics.ttt_last_loss().Value(), 2.5);
+  EXPECT_DOUBLE_EQ(metrics.prompt_tokens().Value(), 100);
+
+  // b: queued at 1, then 0 when a left the queue; cancelled while queued -> ends at once.
+  jobs.Cancel(b, absl::CancelledError("cancelled by CancelJob"));
+  {
+    absl::MutexLock lock(&watcher->mu);
+    ASSERT_EQ(watcher->events.size(), 3u);
+    EXPECT_EQ(watcher->events[0].queued_position(), 1);
+    EXPECT_EQ(watcher->events[1].queued_position(), 0);
+    EXPECT_EQ(watcher->events[2].error().code(), static_cast<int>(absl::StatusCode::kCancelled));
+    EXPECT_EQ(watcher->events[2].error().message(), "cancelled by CancelJob");
+    EXPECT_TRUE(watcher->done);
+  }
+  EXPECT_EQ(b->ToProto(false).state(), v1::JOB_STATE_CANCELLED);
+  // A cancelled job does not pin its request id.
+  auto b2 = jobs.Submit(Spec("b", 2), JobManager::Mode::kDetached).value();
+  EXPECT_NE(b2, b);
+  // Newest first.
+  std::vector<std::shared_ptr<Job>> listed = jobs.List(v1::JOB_STATE_UNSPECIFIED, 0);
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0], b2);
+  EXPECT_EQ(listed[2], a);
+  EXPECT_EQ(jobs.List(v1::JOB_STATE_SUCCEEDED, 0).size(), 1u);
+  EXPECT_EQ(Message(jobs.Find("nope").status()), "job_id: no job \"nope\" (unknown or expired)");
+  jobs.Close();
+  EXPECT_EQ(b2->ToProto(false).state(), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(b2->ToProto(false).error().code(), static_cast<int>(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(jobs.NextJob(), nullptr);
+}
+
+TEST(JobManagerTest, AttachedJobIsCancelledWhenItsLastCallerLeaves) {
+  Metrics metrics;
+  JobManager jobs({4, 1, absl::Minutes(1), 100}, &metrics);
+  jobs.StartAdmitting();
+  auto a = jobs.Submit(Spec("r"), JobManager::Mode::kAttached).value();
+  EXPECT_EQ(jobs.Submit(Spec("r"), JobManager::Mode::kAttached).value(), a);  // two callers
+  std::shared_ptr<Job> running = jobs.NextJob();
+  jobs.Detach(a, absl::DeadlineExceededError("the caller's deadline passed"));
+  EXPECT_FALSE(a->cancel_requested());
+  jobs.Detach(a, absl::DeadlineExceededError("the caller's deadline passed"));
+  EXPECT_TRUE(a->cancel_requested());
+  // The worker's solver stops with CANCELLED; the job keeps the reason.
+  jobs.Finish(a, absl::CancelledError("ttt: cancelled"));
+  EXPECT_EQ(a->status(), absl::DeadlineExceededError("the caller's deadline passed"));
+  EXPECT_EQ(a->ToProto(false).state(), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(jobs.running(), 0);
+  EXPECT_DOUBLE_EQ(metrics.jobs_in_flight().Value(), 0);
+  // A detached (SubmitTask) claim keeps a job alive when callers leave.
+  auto b = jobs.Submit(Spec("s", 3), JobManager::Mode::kAttached).value();
+  EXPECT_EQ(jobs.Submit(Spec("s", 3), JobManager::Mode::kDetached).value(), b);
+  jobs.Detach(b, absl::CancelledError("gone"));
+  EXPECT_FALSE(b->cancel_requested());
+}
+
+TEST(JobManagerTest, FinishedJobsExpire) {
+  Metrics metrics;
+  JobManager jobs({4, 1, absl::Milliseconds(50), 100}, &metrics);
+  jobs.StartAdmitting();
+  auto a = jobs.Submit(Spec("x"), JobManager::Mode::kDetached).value();
+  jobs.NextJob();
+  jobs.Finish(a, FakeResult(*a));
+  EXPECT_TRUE(jobs.Find(a->id()).ok());
+  absl::SleepFor(absl::Milliseconds(80));
+  EXPECT_EQ(jobs.Find(a->id()).status().code(), absl::StatusCode::kNotFound);
+  // Its request id is free again.
+  EXPECT_NE(jobs.Submit(Spec("x"), JobManager::Mode::kDetached).value(), a);
+}
+
+}  // namespace
+}  // namespace arc::server
