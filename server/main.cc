@@ -22,12 +22,10 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "core/lora.h"
+#include "core/solve_flags.h"
 #include "core/status_macros.h"
-#include "core/views.h"
 #include "server/logger.h"
 #include "server/server.h"
 
@@ -51,38 +49,9 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(bool, warmup, true, "run a tiny warm-up solve before reporting SERVING");
 // Default options of a request (a request overrides them within the limits below); the names and
 // meanings are arc-solve's.
-ABSL_FLAG(bool, ttt, true, "test-time training by default (false: the paper's no-TTT baseline)");
-ABSL_FLAG(int, ttt_max_samples, 250, "TTT samples per task");
-ABSL_FLAG(int, ttt_permute_n, 1, "colour/order-permuted copies per TTT sample");
-ABSL_FLAG(bool, ttt_augment, true, "apply the paper's 23 augmenters to TTT samples");
-ABSL_FLAG(bool, ttt_leave_two, true, "top up leave-one-out samples with leave-two-out ones");
-ABSL_FLAG(std::string, loss_mask, "outputs_after_first",
-          "outputs_after_first (paper) or answer_only");
-ABSL_FLAG(double, ttt_lr, 1e-4, "peak learning rate");
-ABSL_FLAG(double, ttt_weight_decay, 0.01, "AdamW weight decay");
-ABSL_FLAG(int, ttt_batch_size, 2, "samples per batch");
-ABSL_FLAG(int, ttt_grad_accum, 1, "batches per optimizer step");
-ABSL_FLAG(int, ttt_epochs, 2, "passes over the samples");
-ABSL_FLAG(int, ttt_max_steps, 0,
-          "optimizer steps (0 = the epochs decide, up to --limit_ttt_steps)");
-ABSL_FLAG(double, ttt_warmup, 0.1, "warmup fraction of the steps");
-ABSL_FLAG(double, ttt_clip, 0, "gradient-norm clip (0 = off)");
-ABSL_FLAG(bool, full_finetune, false, "train a private copy of the whole model instead of LoRA");
-ABSL_FLAG(int, lora_rank, 8, "LoRA rank");
-ABSL_FLAG(double, lora_alpha, 16, "LoRA alpha (scale = alpha / rank)");
-ABSL_FLAG(double, lora_dropout, 0, "LoRA dropout");
-ABSL_FLAG(std::string, lora_targets, "q_proj,v_proj,gate_proj,up_proj,down_proj",
-          "comma-separated: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj,lm_head");
-ABSL_FLAG(int, views_leave_out, 1, "demonstrations left out per view (0 = all used)");
-ABSL_FLAG(int, views_permutations, 2, "extra demonstration orders per subset");
-ABSL_FLAG(std::string, views_transforms, "paper", "paper (5 transforms), all (7) or none");
-ABSL_FLAG(int, infer_batch_size, 16, "views decoded together");
-ABSL_FLAG(int, max_new_tokens, 0, "answer token budget (0 = from the task's grid sizes)");
-ABSL_FLAG(bool, constrained, true, "grid grammar while decoding");
-ABSL_FLAG(std::string, selection, "vote", "vote, majority, poe or votes_then_poe");
-ABSL_FLAG(int, poe_top_k, 4, "candidates re-scored by product of experts");
-ABSL_FLAG(int, poe_views, 4, "dihedral views per candidate for product of experts");
-// Limits on what a request may ask for.
+// The TTT, inference and selection defaults (--ttt, --seed, --ttt_*, --lora_*, --views_*,
+// --selection, ...) are the flags of core/solve_flags.h, shared with arc-solve.
+
 ABSL_FLAG(int, limit_ttt_steps, 1000, "most TTT optimizer steps a request may ask for");
 ABSL_FLAG(int, limit_ttt_samples, 1000, "most TTT samples a request may ask for");
 ABSL_FLAG(int, limit_ttt_batch_size, 32, "largest TTT batch a request may ask for");
@@ -109,63 +78,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   o.warmup = absl::GetFlag(FLAGS_warmup);
 
-  SolveOptions& d = o.defaults;
-  d.ttt = absl::GetFlag(FLAGS_ttt);
-  d.ttt_data.max_samples = absl::GetFlag(FLAGS_ttt_max_samples);
-  d.ttt_data.permute_n = absl::GetFlag(FLAGS_ttt_permute_n);
-  d.ttt_data.augment = absl::GetFlag(FLAGS_ttt_augment);
-  d.ttt_data.leave_two_top_up = absl::GetFlag(FLAGS_ttt_leave_two);
-  const std::string mask = absl::GetFlag(FLAGS_loss_mask);
-  if (mask == "outputs_after_first") {
-    d.loss_mask = LossMaskMode::kOutputsAfterFirst;
-  } else if (mask == "answer_only") {
-    d.loss_mask = LossMaskMode::kAnswerOnly;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--loss_mask: \"", mask, "\" is not one of outputs_after_first, answer_only"));
-  }
-  d.train.learning_rate = absl::GetFlag(FLAGS_ttt_lr);
-  d.train.weight_decay = absl::GetFlag(FLAGS_ttt_weight_decay);
-  d.train.batch_size = absl::GetFlag(FLAGS_ttt_batch_size);
-  d.train.grad_accum = absl::GetFlag(FLAGS_ttt_grad_accum);
-  d.train.epochs = absl::GetFlag(FLAGS_ttt_epochs);
-  d.train.max_steps = absl::GetFlag(FLAGS_ttt_max_steps);
-  d.train.warmup_fraction = absl::GetFlag(FLAGS_ttt_warmup);
-  d.train.clip_grad_norm = absl::GetFlag(FLAGS_ttt_clip);
-  d.full_finetune = absl::GetFlag(FLAGS_full_finetune);
-  d.lora.rank = absl::GetFlag(FLAGS_lora_rank);
-  d.lora.alpha = absl::GetFlag(FLAGS_lora_alpha);
-  d.lora.dropout = absl::GetFlag(FLAGS_lora_dropout);
-  d.lora.targets.clear();
-  for (absl::string_view t :
-       absl::StrSplit(absl::GetFlag(FLAGS_lora_targets), ',', absl::SkipEmpty())) {
-    absl::StatusOr<ProjectionKind> kind = ParseProjectionKind(std::string(t));
-    if (!kind.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--lora_targets: ", kind.status().message()));
-    }
-    d.lora.targets.push_back(*kind);
-  }
-  d.views.leave_out = absl::GetFlag(FLAGS_views_leave_out);
-  d.views.permutations = absl::GetFlag(FLAGS_views_permutations);
-  const std::string transforms = absl::GetFlag(FLAGS_views_transforms);
-  if (transforms == "paper") {
-    d.views.transforms = PaperViewTransforms();
-  } else if (transforms == "all") {
-    d.views.transforms = AllViewTransforms();
-  } else if (transforms == "none") {
-    d.views.transforms.clear();
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--views_transforms: \"", transforms, "\" is not one of paper, all, none"));
-  }
-  d.inference.batch_size = absl::GetFlag(FLAGS_infer_batch_size);
-  d.inference.max_new_tokens = absl::GetFlag(FLAGS_max_new_tokens);
-  d.inference.constrained = absl::GetFlag(FLAGS_constrained);
-  absl::StatusOr<SelectionMode> mode = ParseSelectionMode(absl::GetFlag(FLAGS_selection));
-  if (!mode.ok()) return absl::InvalidArgumentError(absl::StrCat("--", mode.status().message()));
-  d.selection.mode = *mode;
-  d.selection.poe_top_k = absl::GetFlag(FLAGS_poe_top_k);
-  d.selection.poe_views = absl::GetFlag(FLAGS_poe_views);
+  ARC_ASSIGN_OR_RETURN(o.defaults, SolveOptionsFromFlags());
 
   o.limits.ttt_steps = absl::GetFlag(FLAGS_limit_ttt_steps);
   o.limits.ttt_samples = absl::GetFlag(FLAGS_limit_ttt_samples);
@@ -236,10 +149,11 @@ int Run() {
 }  // namespace arc::server
 
 int main(int argc, char** argv) {
-  // --help lists the flags of this file (absl's default looks for a file named after the binary).
+  // --help lists the flags of this file and the shared solve flags (absl's default looks for a file
+  // named after the binary).
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "server/main.cc");
+    return absl::EndsWith(file, "server/main.cc") || absl::EndsWith(file, "core/solve_flags.cc");
   };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
