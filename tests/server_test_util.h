@@ -49,25 +49,9 @@ inline std::string SaveTinyServerModel(const std::string& dir, uint64_t seed = 7
   return dir;
 }
 
-// A colour swap (1 <-> 2) on random 3x3 grids of colours 0..2, with the test output known.
+// The colour-swap task of test_util.h.
 inline Task SwapTask(int demonstrations, uint64_t seed) {
-  Rng rng(seed);
-  auto random_grid = [&rng] {
-    Grid g(3, 3);
-    for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 3; ++c) g.set(r, c, static_cast<uint8_t>(rng.Below(3)));
-    return g;
-  };
-  const ColourMap swap = ColourMap::FromTable({0, 2, 1, 3, 4, 5, 6, 7, 8, 9}).value();
-  Task t;
-  t.id = "swap";
-  for (int i = 0; i < demonstrations; ++i) {
-    Grid in = random_grid();
-    t.train.push_back({in, swap.Apply(in)});
-  }
-  Grid q = random_grid();
-  t.test.push_back({q, swap.Apply(q)});
-  return t;
+  return ColourSwapTask(demonstrations, seed);
 }
 
 // Request overrides for a solve of a few milliseconds on the tiny model; `steps` TTT steps.

@@ -19,26 +19,7 @@ std::shared_ptr<const ArcModel> TinyModel(uint64_t seed = 1) {
   return arc::testing::TinyCompactModel(seed);
 }
 
-// A colour swap (1 <-> 2, others fixed) on random 3x3 grids of colours 0..2.
-Task ColourSwapTask(int demonstrations, uint64_t seed) {
-  Rng rng(seed);
-  auto random_grid = [&rng] {
-    Grid g(3, 3);
-    for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 3; ++c) g.set(r, c, static_cast<uint8_t>(rng.Below(3)));
-    return g;
-  };
-  const ColourMap swap = ColourMap::FromTable({0, 2, 1, 3, 4, 5, 6, 7, 8, 9}).value();
-  Task t;
-  t.id = "swap";
-  for (int i = 0; i < demonstrations; ++i) {
-    Grid in = random_grid();
-    t.train.push_back({in, swap.Apply(in)});
-  }
-  Grid q = random_grid();
-  t.test.push_back({q, swap.Apply(q)});
-  return t;
-}
+using ::arc::testing::ColourSwapTask;
 
 // "Fill the grid with the colour of the scattered cells": 3x3 inputs with a few cells of one colour
 // c, outputs 3x3 all c. Learnable by a tiny random-initialised model in a few hundred TTT steps

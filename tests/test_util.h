@@ -10,7 +10,9 @@
 
 #include <unistd.h>
 
+#include "core/augment.h"
 #include "core/grid.h"
+#include "core/rng.h"
 
 namespace arc {
 
@@ -45,6 +47,27 @@ inline std::string TempDir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+// A colour swap (1 <-> 2, others fixed) on random 3x3 grids of colours 0..2, the test output known.
+inline Task ColourSwapTask(int demonstrations, uint64_t seed) {
+  Rng rng(seed);
+  auto random_grid = [&rng] {
+    Grid g(3, 3);
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) g.set(r, c, static_cast<uint8_t>(rng.Below(3)));
+    return g;
+  };
+  const ColourMap swap = ColourMap::FromTable({0, 2, 1, 3, 4, 5, 6, 7, 8, 9}).value();
+  Task t;
+  t.id = "swap";
+  for (int i = 0; i < demonstrations; ++i) {
+    Grid in = random_grid();
+    t.train.push_back({in, swap.Apply(in)});
+  }
+  Grid q = random_grid();
+  t.test.push_back({q, swap.Apply(q)});
+  return t;
 }
 
 }  // namespace arc::testing
