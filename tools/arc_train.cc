@@ -132,43 +132,29 @@ std::string Count(int64_t n) {
 }
 
 absl::StatusOr<ModelConfig> PresetConfig(const std::string& preset) {
-  ModelConfig c;
-  c.vocab_size = kCompactVocabSize;
-  c.bos_token_id = kCompactBos;
-  c.eos_token_ids = {kCompactEos};
-  c.pad_token_id = kCompactPad;
-  c.rms_norm_eps = 1e-5;
-  if (preset == "tiny") {
-    c.hidden_size = 32;
-    c.intermediate_size = 64;
-    c.num_hidden_layers = 1;
-    c.num_attention_heads = 2;
-    c.num_key_value_heads = 1;
-  } else if (preset == "small") {  // arc-init-model's small
-    c.hidden_size = 256;
-    c.intermediate_size = 704;
-    c.num_hidden_layers = 6;
-    c.num_attention_heads = 8;
-    c.num_key_value_heads = 2;
-  } else {
-    const std::vector<std::string> parts = absl::StrSplit(preset, 'x');
-    int64_t width = 0, layers = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &width) ||
-        !absl::SimpleAtoi(parts[1], &layers) || width < 32 || width % 32 != 0 || layers < 1 ||
-        layers > 64) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--preset: \"", preset,
-          "\" is not tiny, small or WxL with W a multiple of 32 and 1 <= L <= 64 (e.g. 256x4)"));
-    }
-    c.hidden_size = width;
-    c.num_hidden_layers = layers;
-    const int heads = absl::GetFlag(FLAGS_heads);
-    c.num_attention_heads = heads > 0 ? heads : width / 32;
-    const int kv = absl::GetFlag(FLAGS_kv_heads);
-    c.num_key_value_heads = kv > 0 ? kv : c.num_attention_heads;
-    const int ffn = absl::GetFlag(FLAGS_ffn);
-    c.intermediate_size = ffn > 0 ? ffn : (8 * width / 3 + 15) / 16 * 16;
+  if (std::optional<ModelConfig> named = CompactPresetConfig(preset)) {
+    named->max_position_embeddings = absl::GetFlag(FLAGS_context);
+    return *named;
   }
+  // WxL: width W, L layers, head dimension 32 unless --heads says otherwise.
+  ModelConfig c = *CompactPresetConfig("tiny");  // vocabulary, special ids, norms
+  const std::vector<std::string> parts = absl::StrSplit(preset, 'x');
+  int64_t width = 0, layers = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &width) ||
+      !absl::SimpleAtoi(parts[1], &layers) || width < 32 || width % 32 != 0 || layers < 1 ||
+      layers > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--preset: \"", preset,
+        "\" is not tiny, small or WxL with W a multiple of 32 and 1 <= L <= 64 (e.g. 256x4)"));
+  }
+  c.hidden_size = width;
+  c.num_hidden_layers = layers;
+  const int heads = absl::GetFlag(FLAGS_heads);
+  c.num_attention_heads = heads > 0 ? heads : width / 32;
+  const int kv = absl::GetFlag(FLAGS_kv_heads);
+  c.num_key_value_heads = kv > 0 ? kv : c.num_attention_heads;
+  const int ffn = absl::GetFlag(FLAGS_ffn);
+  c.intermediate_size = ffn > 0 ? ffn : (8 * width / 3 + 15) / 16 * 16;
   c.head_dim = c.hidden_size / c.num_attention_heads;
   c.max_position_embeddings = absl::GetFlag(FLAGS_context);
   return c;
