@@ -5,8 +5,13 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/heap.h"
 #include "core/views.h"
 
+// Process
+ABSL_FLAG(bool, keep_freed_memory, true,
+          "keep freed memory in the heap (glibc): TTT steps reuse their attention buffers instead "
+          "of page-faulting them in again; the process keeps its peak heap size");
 ABSL_FLAG(bool, ttt, true, "test-time training (false: the paper's no-TTT baseline)");
 ABSL_FLAG(uint64_t, seed, 0, "seed for TTT data, LoRA init, batch order and views");
 // TTT data
@@ -105,6 +110,10 @@ absl::StatusOr<SolveOptions> SolveOptionsFromFlags() {
   o.selection.poe_top_k = absl::GetFlag(FLAGS_poe_top_k);
   o.selection.poe_views = absl::GetFlag(FLAGS_poe_views);
   return o;
+}
+
+void ApplyProcessFlags() {
+  if (absl::GetFlag(FLAGS_keep_freed_memory)) KeepFreedMemory();
 }
 
 }  // namespace arc

@@ -4,7 +4,7 @@
 //   --ttt_lr --ttt_weight_decay --ttt_batch_size --ttt_grad_accum --ttt_epochs --ttt_max_steps
 //   --ttt_warmup --ttt_clip --full_finetune --lora_rank --lora_alpha --lora_dropout --lora_targets
 //   --views_leave_out --views_permutations --views_transforms --infer_batch_size --max_new_tokens
-//   --constrained --selection --poe_top_k --poe_views
+//   --constrained --selection --poe_top_k --poe_views, and the process flag --keep_freed_memory
 // Linking the `arc_solve_flags` library defines them; call SolveOptionsFromFlags after
 // absl::ParseCommandLine.
 #ifndef ARC_CORE_SOLVE_FLAGS_H_
@@ -19,6 +19,10 @@ namespace arc {
 // (e.g. `--loss_mask: "x" is not one of outputs_after_first, answer_only`) or an out-of-range
 // option (`options: ...`).
 absl::StatusOr<SolveOptions> SolveOptionsFromFlags();
+
+// Applies the process-wide flags (--keep_freed_memory, see core/heap.h). Call once after
+// absl::ParseCommandLine, before any worker threads start.
+void ApplyProcessFlags();
 
 }  // namespace arc
 

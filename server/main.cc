@@ -164,5 +164,6 @@ int main(int argc, char** argv) {
     std::cerr << "arc-server: unexpected argument \"" << rest[1] << "\" (flags only; see --help)\n";
     return 2;
   }
+  arc::ApplyProcessFlags();
   return arc::server::Run();
 }

@@ -12,7 +12,6 @@
 // a checkpoint (rerun the same command with --resume to continue).
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
-#include <malloc.h>
 
 #include <atomic>
 #include <chrono>
@@ -37,6 +36,7 @@
 #include "absl/strings/str_split.h"
 #include "core/arc_model.h"
 #include "core/generator.h"
+#include "core/heap.h"
 #include "core/pretrain.h"
 #include "core/status_macros.h"
 #include "core/tokenizer.h"
@@ -249,16 +249,7 @@ absl::Status Run() {
   const int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 1) return absl::InvalidArgumentError("--threads: must be >= 1");
   at::set_num_threads(threads);
-#ifdef __GLIBC__
-  if (absl::GetFlag(FLAGS_keep_freed_memory)) {
-    // glibc serves blocks above 32 MB (the attention scores of a 4k-token batch are ~60 MB per
-    // layer) with fresh mmaps and unmaps them on free, so every step page-faults and zeroes them
-    // again: a third of the CPU time went to the kernel. Serving everything from the heap and never
-    // trimming it keeps them mapped; the price is that the process keeps its high-water mark.
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-  }
-#endif
+  if (absl::GetFlag(FLAGS_keep_freed_memory)) KeepFreedMemory();
   ModelOptions model_options;
   try {
     model_options.device = at::Device(absl::GetFlag(FLAGS_device));
