@@ -1,6 +1,6 @@
 // arc-solve: the whole pipeline offline, without a server.
 //
-//   arc-solve --model DIR --tasks PATH [--solutions FILE] [--out submission.json]
+//   arc-solve [--model DIR] --tasks PATH [--solutions FILE] [--out submission.json]
 //             [--report report.json] [--limit N] [--task_ids a,b] [--no_ttt] [options]
 //
 // PATH is a task file, a directory of them or a Kaggle challenges file. For every task: TTT (unless
@@ -38,7 +38,8 @@
 #include "core/task_io.h"
 #include "nlohmann/json.hpp"
 
-ABSL_FLAG(std::string, model, "", "model directory (default: models/ beside the binary's source tree, see README)");
+ABSL_FLAG(std::string, model, "models/default",
+          "model directory (the default is the embedded model, relative to the repository root)");
 ABSL_FLAG(std::string, tasks, "", "task file, directory or Kaggle challenges file (required)");
 ABSL_FLAG(std::string, solutions, "", "Kaggle solutions file (test outputs) for scoring");
 ABSL_FLAG(std::string, out, "", "write the Kaggle submission here");
@@ -106,7 +107,7 @@ int Run() {
   const std::string tasks_path = absl::GetFlag(FLAGS_tasks);
   if (tasks_path.empty()) return Fail(absl::InvalidArgumentError("--tasks: required"));
   std::string model_dir = absl::GetFlag(FLAGS_model);
-  if (model_dir.empty()) return Fail(absl::InvalidArgumentError("--model: required (a model directory)"));
+  if (model_dir.empty()) return Fail(absl::InvalidArgumentError("--model: empty (a model directory)"));
   absl::StatusOr<SolveOptions> options = OptionsFromFlags();
   if (!options.ok()) return Fail(options.status());
 
@@ -272,11 +273,12 @@ int main(int argc, char** argv) {
   };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "arc-solve --model DIR --tasks PATH [--solutions FILE] [--out FILE] [--report FILE] [options]");
+      "arc-solve [--model DIR (default models/default)] --tasks PATH [--solutions FILE] [--out FILE] [--report FILE] [options]");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     std::cerr << "arc-solve: unexpected argument \"" << rest[1] << "\" (flags only; see --help)\n";
     return 2;
   }
+  arc::ApplyProcessFlags();
   return arc::Run();
 }
