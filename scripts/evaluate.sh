@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Evaluates a model with arc-solve the way models/default/MODEL_CARD.md reports it: pass@2 and
+# seconds per task, without TTT (voting over views) and with TTT at arc-solve's defaults, on
+#   held_out        generated tasks of the 7 held-out families (never trained on), HELD_OUT_COUNT each
+#   train_families  one generated task of each of the 39 training families (same difficulty)
+#   dev_small       the dev-split tasks whose grids are all at most 10x10 (measurement only)
+# The generated sets use the first curriculum stage's difficulty (sides 3-6, 2 objects, 3 colours).
+# Extra arguments go to every arc-solve call (e.g. --ttt_lr 3e-3 when tuning on held-out families).
+#
+# Environment: MODEL (models/default), OUT (build/eval/<model name>), BUILD_DIR (build), THREADS (2),
+# SETS ("held_out train_families dev_small"), MODES ("base ttt"), HELD_OUT_COUNT (3),
+# GEN_SEED (424242; tune with another seed so that the reported tasks stay unseen).
+# Output: OUT/<set>-<mode>.json (arc-solve reports), OUT/<set>-<mode>.log and OUT/summary.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUILD_DIR="${BUILD_DIR:-build}"
+MODEL="${MODEL:-models/default}"
+OUT="${OUT:-$BUILD_DIR/eval/$(basename "$MODEL")}"
+THREADS="${THREADS:-2}"
+SETS="${SETS:-held_out train_families dev_small}"
+MODES="${MODES:-base ttt}"
+HELD_OUT_COUNT="${HELD_OUT_COUNT:-3}"
+GEN_SEED="${GEN_SEED:-424242}"
+ARC_DIR="${ARC_DIR:-../shared/data/arc-agi-1}"
+export OMP_WAIT_POLICY=PASSIVE
+PY=/usr/bin/python3
+[[ -x "$PY" ]] || PY=python3
+
+[[ -f "$MODEL/config.json" ]] || { echo "evaluate: no model at $MODEL" >&2; exit 2; }
+for t in arc-solve arc-generate; do
+  [[ -x "$BUILD_DIR/tools/$t" ]] || { echo "evaluate: build $BUILD_DIR/tools/$t first" >&2; exit 2; }
+done
+mkdir -p "$OUT"
+STAGE1=(--min_side 3 --max_side 6 --max_objects 2 --max_colours 3)
+
+task_dir() {  # prints the folder holding set $1's tasks, creating it on first use
+  local dir="$OUT/tasks/$1"
+  if [[ ! -d "$dir" ]]; then
+    case "$1" in
+      held_out)
+        "$BUILD_DIR/tools/arc-generate" --family held_out --count "$HELD_OUT_COUNT" --seed "$GEN_SEED" \
+          "${STAGE1[@]}" --out "$dir" >/dev/null ;;
+      train_families)
+        "$BUILD_DIR/tools/arc-generate" --family training --count 1 --seed "$((GEN_SEED + 1))" \
+          "${STAGE1[@]}" --out "$dir" >/dev/null ;;
+      dev_small)
+        "$PY" - "$ARC_DIR" "$dir" <<'PYEOF'
+import json, os, shutil, sys
+root, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+for i in json.load(open(os.path.join(root, "splits.json")))["dev"]:
+    src = os.path.join(root, "training", i + ".json")
+    t = json.load(open(src))
+    grids = [g for p in t["train"] + t["test"] for g in (p["input"], p["output"])]
+    if all(len(g) <= 10 and len(g[0]) <= 10 for g in grids):
+        shutil.copy(src, out)
+PYEOF
+        ;;
+      *) echo "evaluate: unknown set $1" >&2; exit 2 ;;
+    esac
+  fi
+  echo "$dir"
+}
+
+for set in $SETS; do
+  dir="$(task_dir "$set")"
+  for mode in $MODES; do
+    flags=()
+    [[ "$mode" == base ]] && flags=(--no_ttt)
+    echo "== $set / $mode: $(ls "$dir" | wc -l) tasks"
+    "$BUILD_DIR/tools/arc-solve" --model "$MODEL" --tasks "$dir" --threads "$THREADS" "${flags[@]}" \
+      --report "$OUT/$set-$mode.json" "$@" | tee "$OUT/$set-$mode.log" | grep -E "^tasks|^mean"
+  done
+done
+
+"$PY" - "$OUT" "$MODEL" <<'PYEOF'
+import collections, json, os, sys
+out, model = sys.argv[1], sys.argv[2]
+rows, fam = [], collections.defaultdict(dict)
+for set_ in ("held_out", "train_families", "dev_small"):
+    row = {"set": set_}
+    for mode in ("base", "ttt"):
+        path = os.path.join(out, f"{set_}-{mode}.json")
+        if not os.path.exists(path):
+            continue
+        tasks = json.load(open(path))["tasks"]
+        ok = [t for t in tasks if "tests" in t and all(x["correct"] for x in t["tests"])]
+        row["n"] = len(tasks)
+        row[mode] = (len(ok), sum(t["seconds"] for t in tasks) / len(tasks))
+        if set_ == "held_out":
+            for t in tasks:
+                f = t["id"].rsplit("_", 2)[0]
+                solved = "tests" in t and all(x["correct"] for x in t["tests"])
+                k, n = fam[f].get(mode, (0, 0))
+                fam[f][mode] = (k + solved, n + 1)
+    if "n" in row:
+        rows.append(row)
+def cell(r, mode):
+    if mode not in r:
+        return "-", "-"
+    k, s = r[mode]
+    return f"{k}/{r['n']} = {k / r['n']:.3f}", f"{s:.1f}"
+lines = [f"Model `{model}`; pass@2 all-or-nothing per task.", "",
+         "| set | tasks | no TTT pass@2 | s/task | TTT pass@2 | s/task |", "|---|---|---|---|---|---|"]
+for r in rows:
+    b, bs = cell(r, "base")
+    t, ts = cell(r, "ttt")
+    lines.append(f"| {r['set']} | {r['n']} | {b} | {bs} | {t} | {ts} |")
+if fam:
+    lines += ["", "| held-out family | no TTT | TTT |", "|---|---|---|"]
+    for f in sorted(fam):
+        got = ["%d/%d" % fam[f][m] if m in fam[f] else "-" for m in ("base", "ttt")]
+        lines.append(f"| {f} | {got[0]} | {got[1]} |")
+text = "\n".join(lines) + "\n"
+open(os.path.join(out, "summary.md"), "w").write(text)
+print(text)
+PYEOF
