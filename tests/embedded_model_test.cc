@@ -1,0 +1,143 @@
+// The shipped model, models/default: it loads as the binaries load it, its card states its size,
+// and it still does what its card reports (label `model`; about 30 s on one thread).
+// The option defaults are the flags' (core/solve_flags.h), i.e. what arc-solve and arc-server run.
+#include <ATen/Parallel.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/arc_model.h"
+#include "core/file_util.h"
+#include "core/generator.h"
+#include "core/solve_flags.h"
+#include "core/solver.h"
+#include "core/task_io.h"
+#include "tests/test_util.h"
+#include "gtest/gtest.h"
+
+namespace arc {
+namespace {
+
+const std::string kModelDir = std::string(ARC_SOURCE_DIR) + "/models/default";
+
+// The first curriculum stage's difficulty, as scripts/evaluate.sh generates its task sets.
+Difficulty StageOne() {
+  Difficulty d;
+  d.min_side = 3;
+  d.max_side = 6;
+  d.max_objects = 2;
+  d.max_colours = 3;
+  return d;
+}
+
+// 1234567 -> "1,234,567", as the card writes numbers.
+std::string WithCommas(int64_t n) {
+  std::string digits = absl::StrCat(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+class EmbeddedModelTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    at::set_num_threads(1);
+    absl::StatusOr<std::shared_ptr<const ArcModel>> m = LoadArcModel(kModelDir);
+    ASSERT_TRUE(m.ok()) << m.status();
+    model_ = new std::shared_ptr<const ArcModel>(*m);
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    model_ = nullptr;
+  }
+  static const std::shared_ptr<const ArcModel>& model() { return *model_; }
+
+  static SolveOptions Defaults() {
+    absl::StatusOr<SolveOptions> o = SolveOptionsFromFlags();
+    EXPECT_TRUE(o.ok()) << o.status();
+    return o.value_or(SolveOptions{});
+  }
+
+  // Whether attempt 1 or 2 is the test output.
+  static bool Solved(Solver& solver, const Task& task, const SolveOptions& options) {
+    absl::StatusOr<SolveResult> r = solver.Solve(task, options);
+    EXPECT_TRUE(r.ok()) << task.id << ": " << r.status();
+    if (!r.ok()) return false;
+    const Attempts a = r->AttemptsFor(0);
+    return a.attempt_1 == *task.test[0].output || a.attempt_2 == *task.test[0].output;
+  }
+
+ private:
+  static std::shared_ptr<const ArcModel>* model_;
+};
+
+std::shared_ptr<const ArcModel>* EmbeddedModelTest::model_ = nullptr;
+
+TEST_F(EmbeddedModelTest, LoadsInCompactFormatAndTheCardStatesItsSize) {
+  EXPECT_EQ(std::string(model()->format->name()), "compact");
+  EXPECT_EQ(model()->MaxSequenceLength(), 2048);
+  absl::StatusOr<std::string> card = ReadFile(kModelDir + "/MODEL_CARD.md");
+  ASSERT_TRUE(card.ok()) << card.status();
+  const std::string size = WithCommas(model()->NumParameters()) + " parameters";
+  EXPECT_NE(card->find(size), std::string::npos) << "MODEL_CARD.md does not say \"" << size << "\"";
+  EXPECT_NE(card->find(model()->name), std::string::npos) << "MODEL_CARD.md does not name " << model()->name;
+}
+
+// The TRAINING families of which the card's evaluation (scripts/evaluate.sh, seed 424243) solved a
+// task without TTT; here 3 fresh tasks of each (seed 31337). A random model solves none.
+constexpr int kEasyMinSolved = 6;  // 8 of 18 measured; a random model solves none
+TEST_F(EmbeddedModelTest, SolvesEasyTrainingFamiliesWithoutTtt) {
+  SolveOptions o = Defaults();
+  o.ttt = false;
+  Solver solver(model());
+  int solved = 0, total = 0;
+  std::vector<std::string> missed;
+  for (const std::string family : {"count_objects_bar", "fractal", "majority_colour_fill",
+                                   "pattern_inpaint", "row_majority", "tile"}) {
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<Task> task = GenerateTask(family, TaskSeed(31337, i), StageOne());
+      ASSERT_TRUE(task.ok()) << task.status();
+      ++total;
+      if (Solved(solver, *task, o)) {
+        ++solved;
+      } else {
+        missed.push_back(task->id);
+      }
+    }
+  }
+  EXPECT_GE(solved, kEasyMinSolved) << "of " << total << "; missed "
+                                              << ::testing::PrintToString(missed);
+}
+
+// The one HELD-OUT task of the TTT tuning set (seed 777, 2 tasks per family) that test-time
+// training at the default options solved and the base model did not: hollow_objects_777_1. On the
+// card's report set TTT changed no result (see MODEL_CARD.md), so this pins the only gain seen.
+TEST_F(EmbeddedModelTest, TestTimeTrainingSolvesAHeldOutTaskTheBaseModelMisses) {
+  absl::StatusOr<Task> task = GenerateTask("hollow_objects", TaskSeed(777, 1), StageOne());
+  ASSERT_TRUE(task.ok()) << task.status();
+  SolveOptions base = Defaults();
+  base.ttt = false;
+  Solver solver(model());
+  EXPECT_FALSE(Solved(solver, *task, base));
+  EXPECT_TRUE(Solved(solver, *task, Defaults()));
+}
+
+// The card's dev result: two small dev tasks that only test-time training solves. Dev tasks are
+// never trained on; solving one with TTT on its own demonstrations is what the split allows.
+TEST_F(EmbeddedModelTest, TestTimeTrainingSolvesDevTasksTheBaseModelMisses) {
+  SolveOptions base = Defaults();
+  base.ttt = false;
+  Solver solver(model());
+  for (const char* id : {"1fad071e", "4c4377d9"}) {
+    absl::StatusOr<Task> task = ReadTaskFile(arc::testing::ArcDataDir() + "/training/" + id + ".json");
+    ASSERT_TRUE(task.ok()) << task.status();
+    EXPECT_FALSE(Solved(solver, *task, base)) << id;
+    EXPECT_TRUE(Solved(solver, *task, Defaults())) << id;
+  }
+}
+
+}  // namespace
+}  // namespace arc
