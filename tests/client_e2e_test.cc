@@ -313,7 +313,8 @@ TEST_F(ClientE2eTest, StreamShowsProgress) {
   const RunResult r = Client(absl::StrCat("solve --stream ", kExamples, "/transpose.json ", kFast));
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, "phase: ttt_train")) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.err, "ttt step 1/2  loss ")) << r.err;
+  // Progress events that pile up behind a slow reader are coalesced (server/service.cc), so step
+  // 1/2 may be skipped when the steps are fast; the newest of a run, step 2/2, always arrives.
   EXPECT_TRUE(absl::StrContains(r.err, "ttt step 2/2  loss ")) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, "phase: inference")) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, "inference ")) << r.err;
