@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
