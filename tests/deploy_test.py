@@ -41,6 +41,12 @@ import uuid
 
 import yaml
 
+# Debian's gRPC core is built with fork support on: every fork after `import grpc` (each
+# subprocess this test starts) runs gRPC's pre-fork handlers, which deadlock or abort
+# ("thd.h: assertion failed: state_ == FAILED") when the machine is loaded. The children here exec
+# at once and never use gRPC, so the handlers are not needed. Read by gRPC when it initialises.
+os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
+
 ARGS = None  # parsed command line, set in main()
 
 # Metrics a CPU-only server legitimately never exports (server/metrics.h: only on a CUDA device).
