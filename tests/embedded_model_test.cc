@@ -64,6 +64,15 @@ class EmbeddedModelTest : public ::testing::Test {
     return a.attempt_1 == *task.test[0].output || a.attempt_2 == *task.test[0].output;
   }
 
+  // The base model (voting over views, no TTT) misses `task`; the default options (TTT) solve it.
+  static void ExpectOnlyTttSolves(const Task& task) {
+    SolveOptions base = Defaults();
+    base.ttt = false;
+    Solver solver(model());
+    EXPECT_FALSE(Solved(solver, task, base)) << task.id << " without TTT";
+    EXPECT_TRUE(Solved(solver, task, Defaults())) << task.id << " with TTT";
+  }
+
  private:
   static std::shared_ptr<const ArcModel>* model_;
 };
@@ -89,7 +98,7 @@ TEST_F(EmbeddedModelTest, SolvesEasyTrainingFamiliesWithoutTtt) {
   Solver solver(model());
   int solved = 0, total = 0;
   std::vector<std::string> missed;
-  for (const std::string family : {"count_objects_bar", "fractal", "majority_colour_fill",
+  for (const char* family : {"count_objects_bar", "fractal", "majority_colour_fill",
                                    "pattern_inpaint", "row_majority", "tile"}) {
     for (int i = 0; i < 3; ++i) {
       absl::StatusOr<Task> task = GenerateTask(family, TaskSeed(31337, i), StageOne());
@@ -113,24 +122,15 @@ TEST_F(EmbeddedModelTest, SolvesEasyTrainingFamiliesWithoutTtt) {
 TEST_F(EmbeddedModelTest, TestTimeTrainingSolvesAHeldOutTaskTheBaseModelMisses) {
   absl::StatusOr<Task> task = GenerateTask("recolour_by_marker", TaskSeed(424242, 2), StageOne());
   ASSERT_TRUE(task.ok()) << task.status();
-  SolveOptions base = Defaults();
-  base.ttt = false;
-  Solver solver(model());
-  EXPECT_FALSE(Solved(solver, *task, base));
-  EXPECT_TRUE(Solved(solver, *task, Defaults()));
+  ExpectOnlyTttSolves(*task);
 }
 
 // The card's dev result: the small dev task that only test-time training solves. Dev tasks are
 // never trained on; solving one with TTT on its own demonstrations is what the split allows.
 TEST_F(EmbeddedModelTest, TestTimeTrainingSolvesADevTaskTheBaseModelMisses) {
-  SolveOptions base = Defaults();
-  base.ttt = false;
-  Solver solver(model());
-  const std::string id = "4c4377d9";
-  absl::StatusOr<Task> task = ReadTaskFile(arc::testing::ArcDataDir() + "/training/" + id + ".json");
+  absl::StatusOr<Task> task = ReadTaskFile(arc::testing::ArcDataDir() + "/training/4c4377d9.json");
   ASSERT_TRUE(task.ok()) << task.status();
-  EXPECT_FALSE(Solved(solver, *task, base)) << id;
-  EXPECT_TRUE(Solved(solver, *task, Defaults())) << id;
+  ExpectOnlyTttSolves(*task);
 }
 
 }  // namespace
