@@ -4,6 +4,7 @@ with the real server, and their monitoring queries run against a real Prometheus
 
   deploy_test.py static --source DIR --server BIN --client BIN --init-model BIN
   deploy_test.py live   --source DIR --server BIN --client BIN --init-model BIN
+  deploy_test.py rpc    ... --target HOST:PORT --tmp DIR --what malformed|ghz   (used by live)
 
 static: yamllint on every YAML file; promtool check config/rules and the rule unit tests; the
   Kubernetes overlays rendered with `kubectl kustomize` (skipped with a message without kubectl)
@@ -41,11 +42,10 @@ import uuid
 
 import yaml
 
-# Debian's gRPC core is built with fork support on: every fork after `import grpc` (each
-# subprocess this test starts) runs gRPC's pre-fork handlers, which deadlock or abort
-# ("thd.h: assertion failed: state_ == FAILED") when the machine is loaded. The children here exec
-# at once and never use gRPC, so the handlers are not needed. Read by gRPC when it initialises.
-os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
+# gRPC is only ever imported in a child process (`deploy_test.py rpc`, see rpc_main), never here:
+# Debian's gRPC core (1.51) installs fork handlers that deadlock or abort this process ("thd.h:
+# state_ == FAILED", "thread_pool.cc: state_ == State::kRunning") when it forks a subprocess after
+# `import grpc` on a loaded machine, and GRPC_ENABLE_FORK_SUPPORT=false does not turn all of them off.
 
 ARGS = None  # parsed command line, set in main()
 
@@ -831,37 +831,25 @@ class LiveChecks(unittest.TestCase):
         cls.ghz_replies = cls.replay_ghz()
 
     @classmethod
+    def rpc(cls, what):
+        """Runs `deploy_test.py rpc` (the gRPC calls, in a child process) and returns its JSON."""
+        assert "grpc" not in sys.modules, "gRPC was loaded into the test process (see the top note)"
+        r = run([sys.executable, os.path.abspath(__file__), "rpc", "--source", ARGS.source,
+                 "--server", ARGS.server, "--client", ARGS.client, "--init-model", ARGS.init_model,
+                 "--target", cls.target, "--tmp", cls.tmp, "--what", what], timeout=300)
+        assert r.returncode == 0, f"deploy_test.py rpc --what {what}: {r.stdout}{r.stderr}"
+        return json.loads(r.stdout)
+
+    @classmethod
     def replay_ghz(cls):
-        """Each ghz data file's requests, as ghz sends them (one Solve each, the config's timeout)."""
-        import grpc
-        pb = proto_module(cls.tmp)
-        replies = {}
-        with grpc.insecure_channel(cls.target) as channel:
-            solve = channel.unary_unary("/arc.v1.ArcSolver/Solve",
-                                        request_serializer=pb.SolveRequest.SerializeToString,
-                                        response_deserializer=pb.SolveResponse.FromString)
-            for name, cfg in ghz_configs():
-                replies[name] = [solve(req, timeout=duration_seconds(cfg["timeout"]))
-                                 for req in ghz_requests(pb, cfg)]
-        return replies
+        """{config name: [{predictions, job_id}]}: each ghz data file's requests, as ghz sends them."""
+        return cls.rpc("ghz")
 
     @classmethod
     def send_malformed(cls):
         """A ragged grid: INVALID_ARGUMENT, so the error series have data."""
-        import grpc
-        pb = proto_module(cls.tmp)
-        with grpc.insecure_channel(cls.target) as channel:
-            solve = channel.unary_unary("/arc.v1.ArcSolver/Solve",
-                                        request_serializer=pb.SolveRequest.SerializeToString,
-                                        response_deserializer=pb.SolveResponse.FromString)
-            bad = pb.SolveRequest(task_json='{"train": [{"input": [[1, 2], [3]], "output": [[1]]}], '
-                                            '"test": [{"input": [[1]]}]}')
-            try:
-                solve(bad, timeout=30)
-            except grpc.RpcError as e:
-                assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
-            else:
-                raise AssertionError("a ragged grid was accepted")
+        code = cls.rpc("malformed")
+        assert code == "INVALID_ARGUMENT", f"a ragged grid was answered with {code}"
 
     @classmethod
     def server_requests(cls):
@@ -978,8 +966,8 @@ class LiveChecks(unittest.TestCase):
         self.assertEqual(set(self.ghz_replies), {n for n, _ in ghz_configs()})
         for name, replies in self.ghz_replies.items():
             for reply in replies:
-                self.assertEqual(len(reply.predictions), 1, name)
-                self.assertTrue(reply.job_id, name)
+                self.assertEqual(reply["predictions"], 1, name)
+                self.assertTrue(reply["job_id"], name)
 
     def test_3_healthcheck_and_sigterm_drain_through_tini(self):
         r = run(self.health_cmd, timeout=10)
@@ -1021,17 +1009,49 @@ def free_port():
         return s.getsockname()[1]
 
 
+def rpc_main():
+    """`deploy_test.py rpc`: the test's own gRPC calls, printed as JSON on stdout. A separate process
+    so that the test process never loads gRPC (see the note at the top)."""
+    import grpc
+    pb = proto_module(ARGS.tmp)
+    with grpc.insecure_channel(ARGS.target) as channel:
+        solve = channel.unary_unary("/arc.v1.ArcSolver/Solve",
+                                    request_serializer=pb.SolveRequest.SerializeToString,
+                                    response_deserializer=pb.SolveResponse.FromString)
+        if ARGS.what == "malformed":
+            bad = pb.SolveRequest(task_json='{"train": [{"input": [[1, 2], [3]], "output": [[1]]}], '
+                                            '"test": [{"input": [[1]]}]}')
+            try:
+                solve(bad, timeout=30)
+                out = "OK"
+            except grpc.RpcError as e:
+                out = e.code().name
+        else:
+            out = {}
+            for name, cfg in ghz_configs():
+                replies = [solve(req, timeout=duration_seconds(cfg["timeout"]))
+                           for req in ghz_requests(pb, cfg)]
+                out[name] = [{"predictions": len(r.predictions), "job_id": r.job_id} for r in replies]
+    print(json.dumps(out))
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["static", "live"])
+    parser.add_argument("part", choices=["static", "live", "rpc"])
     parser.add_argument("--source", required=True)
     parser.add_argument("--server", required=True)
     parser.add_argument("--client", required=True)
     parser.add_argument("--init-model", required=True)
+    parser.add_argument("--target", help="rpc: the server's host:port")
+    parser.add_argument("--tmp", help="rpc: the live test's scratch directory (generated protos)")
+    parser.add_argument("--what", choices=["malformed", "ghz"], help="rpc: which calls to make")
     parser.add_argument("unittest_args", nargs="*")
     ARGS = parser.parse_args()
     ARGS.source = os.path.abspath(ARGS.source)
+    if ARGS.part == "rpc":
+        rpc_main()
+        return
     cls = StaticChecks if ARGS.part == "static" else LiveChecks
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(cls)
     result = unittest.TextTestRunner(verbosity=2).run(suite)
