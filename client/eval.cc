@@ -94,8 +94,7 @@ int RunEval(const CliOptions& options, Connection& connection, Terminal& term) {
           int right = 0;
           if (a.ok()) {
             for (size_t k = 0; k < task.test.size(); ++k) {
-              right += ((*a)[k].attempt_1 == *task.test[k].output ||
-                        (*a)[k].attempt_2 == *task.test[k].output);
+              right += (*a)[k].Matches(*task.test[k].output);
             }
           }
           absl::StrAppend(&line, absl::StrFormat("  correct %d/%d", right, task.test.size()));

@@ -42,7 +42,7 @@ absl::StatusOr<ScoreReport> ScoreSubmission(const Submission& submission,
       ++submitted;
       const Grid& truth = *task.test[i].output;
       const Attempts& a = (*entries)[i];
-      if (a.attempt_1 == truth || a.attempt_2 == truth) {
+      if (a.Matches(truth)) {
         score.correct[i] = true;
         ++correct;
       }

@@ -15,6 +15,9 @@ namespace arc {
 struct Attempts {
   Grid attempt_1;
   Grid attempt_2;
+
+  // pass@2 for one test input: either attempt equals the expected output.
+  bool Matches(const Grid& truth) const { return attempt_1 == truth || attempt_2 == truth; }
 };
 
 // task id -> attempts per test input (index = test index). std::map keeps the JSON key order stable.

@@ -24,6 +24,13 @@ Task MakeTask(const std::string& id, const std::vector<Grid>& outputs) {
   return t;
 }
 
+TEST(AttemptsTest, MatchesEitherAttemptExactly) {
+  EXPECT_TRUE((Attempts{kA, kWrong}).Matches(kA));
+  EXPECT_TRUE((Attempts{kWrong, kA}).Matches(kA));
+  EXPECT_FALSE((Attempts{kWrong, kB}).Matches(kA));
+  EXPECT_FALSE((Attempts{G({{1, 2}}), G({{1}, {2}})}).Matches(G({{1, 2, 0}})));  // shape counts
+}
+
 TEST(ScoreTest, AllOrNothingVersusFractional) {
   // t1: 1 input, right on attempt 2. t2: 2 inputs, first right on attempt 1, second wrong.
   // t3: 1 input, wrong.

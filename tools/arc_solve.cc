@@ -191,8 +191,7 @@ int Run() {
       }
       bool ok = false;
       if (task.test[k].output) {
-        ok = attempts.back().attempt_1 == *task.test[k].output ||
-             attempts.back().attempt_2 == *task.test[k].output;
+        ok = attempts.back().Matches(*task.test[k].output);
         correct += ok;
       }
       jtests.push_back({{"views", tr.num_views}, {"invalid_outputs", tr.invalid_outputs},
