@@ -238,6 +238,9 @@ const std::map<std::string, Flag>& Flags() {
       {"poe_views", {false, kRequest, IntInto("poe_views", [](CliOptions& o, int x) {
                        o.solve_options.set_poe_views(x);
                      })}},
+      {"base_attempt", {true, kRequest, BoolInto("base_attempt", [](CliOptions& o, bool x) {
+                          o.solve_options.set_base_attempt(x);
+                        })}},
       {"include_views", {true, kRequest, BoolInto("include_views", [](CliOptions& o, bool x) {
                            o.solve_options.set_include_views(x);
                          })}},
@@ -454,7 +457,8 @@ solve options (solve, eval, submit, load; unset ones take the server's defaults)
   --ttt_grad_accum N --ttt_epochs N --ttt_max_steps N --ttt_warmup X --ttt_clip X --lora_rank N
   --lora_alpha X --lora_dropout X --lora_targets a,b --views_leave_out N --views_permutations N
   --views_transforms paper|all|none --infer_batch_size N --max_new_tokens N --constrained=BOOL
-  --selection vote|majority|poe|votes_then_poe --poe_top_k N --poe_views N --include_views
+  --selection vote|majority|poe|votes_then_poe --poe_top_k N --poe_views N --base_attempt=BOOL
+  --include_views
   --task_id NAME --request_id ID (solve, submit)
 
 deadlines: --deadline applies to each call (default 600 s for solve, eval, watch and load calls,

@@ -51,6 +51,9 @@ ABSL_FLAG(bool, constrained, true, "grid grammar while decoding");
 ABSL_FLAG(std::string, selection, "vote", "vote, majority, poe or votes_then_poe");
 ABSL_FLAG(int, poe_top_k, 4, "candidates re-scored by product of experts");
 ABSL_FLAG(int, poe_views, 4, "dihedral views per candidate for product of experts");
+ABSL_FLAG(bool, base_attempt, false,
+          "after TTT, the base model's top candidate becomes attempt 2 when it differs from the "
+          "adapted model's attempt 1 (one more inference pass)");
 
 namespace arc {
 
@@ -113,6 +116,7 @@ absl::StatusOr<SolveOptions> SolveOptionsFromFlags() {
   o.selection.mode = *mode;
   o.selection.poe_top_k = absl::GetFlag(FLAGS_poe_top_k);
   o.selection.poe_views = absl::GetFlag(FLAGS_poe_views);
+  o.selection.base_attempt = absl::GetFlag(FLAGS_base_attempt);
   return o;
 }
 

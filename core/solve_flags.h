@@ -4,7 +4,8 @@
 //   --ttt_lr --ttt_weight_decay --ttt_batch_size --ttt_grad_accum --ttt_epochs --ttt_max_steps
 //   --ttt_warmup --ttt_clip --full_finetune --lora_rank --lora_alpha --lora_dropout --lora_targets
 //   --views_leave_out --views_permutations --views_transforms --infer_batch_size --max_new_tokens
-//   --constrained --selection --poe_top_k --poe_views, and the process flag --keep_freed_memory
+//   --constrained --selection --poe_top_k --poe_views --base_attempt, and the process flag
+//   --keep_freed_memory
 // Linking the `arc_solve_flags` library defines them; call SolveOptionsFromFlags after
 // absl::ParseCommandLine.
 #ifndef ARC_CORE_SOLVE_FLAGS_H_

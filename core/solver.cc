@@ -72,6 +72,15 @@ absl::Status Range(const char* field, double v, double lo, double hi) {
 
 }  // namespace
 
+void PlaceAsSecond(const Candidate& candidate, std::vector<Candidate>& ranked) {
+  auto same = std::find_if(ranked.begin(), ranked.end(),
+                           [&](const Candidate& c) { return c.grid == candidate.grid; });
+  if (same == ranked.begin() && !ranked.empty()) return;  // already attempt 1
+  Candidate moved = same == ranked.end() ? candidate : *same;
+  if (same != ranked.end()) ranked.erase(same);
+  ranked.insert(ranked.begin() + std::min<size_t>(1, ranked.size()), std::move(moved));
+}
+
 LoraConfig DefaultTttLora() {
   LoraConfig c;
   c.rank = 8;
@@ -269,6 +278,8 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
     }
     report.views_total += static_cast<int>(tv.views.size());
   }
+  const bool base_attempt = result.ttt && o.selection.base_attempt;
+  if (base_attempt) report.views_total *= 2;  // a second pass with the base model
   emit(SolvePhase::kInference);
 
   GridConstraint constraint(format);
@@ -280,44 +291,57 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
   const bool has_grammar = o.inference.constrained && format.AllowedNextTokens({}).ok();
   decode.constraint = has_grammar ? &constraint : nullptr;
 
-  std::vector<std::vector<Prediction>> predictions(task.test.size());
-  result.tests.resize(task.test.size());
-  for (size_t ti = 0; ti < task.test.size(); ++ti) {
-    TestViews& tv = per_test[ti];
-    TestResult& tr = result.tests[ti];
-    tr.num_views = static_cast<int>(tv.views.size());
-    tr.leave_out = tv.leave_out;
-    decode.max_new_tokens = tv.max_new_tokens;
-    for (size_t begin = 0; begin < tv.prompts.size(); begin += o.inference.batch_size) {
-      const size_t end = std::min(tv.prompts.size(), begin + o.inference.batch_size);
-      std::vector<std::vector<int64_t>> chunk(tv.prompts.begin() + begin, tv.prompts.begin() + end);
-      ARC_ASSIGN_OR_RETURN(std::vector<DecodeResult> decoded,
-                           GreedyDecode(infer, adapter, chunk, decode));
-      for (size_t k = 0; k < decoded.size(); ++k) {
-        const View& view = tv.views[begin + k];
-        const DecodeResult& d = decoded[k];
-        result.prompt_tokens += d.prompt_tokens;
-        result.generated_tokens += d.generated_tokens;
-        ViewPrediction vp{view.id, view.category, false, Grid(), ""};
-        if (d.finish_reason != FinishReason::kStopToken) {
-          vp.error = absl::StrCat("no stop token within ", tv.max_new_tokens, " tokens");
-        } else {
-          std::vector<int> tokens(d.tokens.begin(), d.tokens.end());
-          absl::StatusOr<Grid> grid = format.ParseOutput(tokens);
-          if (grid.ok()) {
-            vp.valid = true;
-            vp.output = InvertOutput(view, *grid);
-            predictions[ti].push_back({vp.output, view.category, view.id});
-          } else {
-            vp.error = std::string(grid.status().message());
-          }
-        }
-        if (!vp.valid) ++tr.invalid_outputs;
-        if (o.include_views) tr.views.push_back(std::move(vp));
+  // Decodes every view of every test input with `net` (+ `with`), appending the valid, inverted
+  // outputs to `out`. `record`: also the per-test view counts, invalid outputs and view list.
+  auto decode_views = [&](const LlamaForCausalLMImpl& net, const LoraAdapter* with,
+                          std::vector<std::vector<Prediction>>& out, bool record) -> absl::Status {
+    for (size_t ti = 0; ti < task.test.size(); ++ti) {
+      TestViews& tv = per_test[ti];
+      TestResult& tr = result.tests[ti];
+      if (record) {
+        tr.num_views = static_cast<int>(tv.views.size());
+        tr.leave_out = tv.leave_out;
       }
-      report.views_done += static_cast<int>(decoded.size());
-      emit(SolvePhase::kInference);
+      decode.max_new_tokens = tv.max_new_tokens;
+      for (size_t begin = 0; begin < tv.prompts.size(); begin += o.inference.batch_size) {
+        const size_t end = std::min(tv.prompts.size(), begin + o.inference.batch_size);
+        std::vector<std::vector<int64_t>> chunk(tv.prompts.begin() + begin, tv.prompts.begin() + end);
+        ARC_ASSIGN_OR_RETURN(std::vector<DecodeResult> decoded, GreedyDecode(net, with, chunk, decode));
+        for (size_t k = 0; k < decoded.size(); ++k) {
+          const View& view = tv.views[begin + k];
+          const DecodeResult& d = decoded[k];
+          result.prompt_tokens += d.prompt_tokens;
+          result.generated_tokens += d.generated_tokens;
+          ViewPrediction vp{view.id, view.category, false, Grid(), ""};
+          if (d.finish_reason != FinishReason::kStopToken) {
+            vp.error = absl::StrCat("no stop token within ", tv.max_new_tokens, " tokens");
+          } else {
+            std::vector<int> tokens(d.tokens.begin(), d.tokens.end());
+            absl::StatusOr<Grid> grid = format.ParseOutput(tokens);
+            if (grid.ok()) {
+              vp.valid = true;
+              vp.output = InvertOutput(view, *grid);
+              out[ti].push_back({vp.output, view.category, view.id});
+            } else {
+              vp.error = std::string(grid.status().message());
+            }
+          }
+          if (record && !vp.valid) ++tr.invalid_outputs;
+          if (record && o.include_views) tr.views.push_back(std::move(vp));
+        }
+        report.views_done += static_cast<int>(decoded.size());
+        emit(SolvePhase::kInference);
+      }
     }
+    return absl::OkStatus();
+  };
+
+  std::vector<std::vector<Prediction>> predictions(task.test.size());
+  std::vector<std::vector<Prediction>> base_predictions(task.test.size());
+  result.tests.resize(task.test.size());
+  ARC_RETURN_IF_ERROR(decode_views(infer, adapter, predictions, /*record=*/true));
+  if (base_attempt) {
+    ARC_RETURN_IF_ERROR(decode_views(base, nullptr, base_predictions, /*record=*/false));
   }
   result.seconds.inference = SecondsSince(start);
 
@@ -371,6 +395,12 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
       } else {
         std::stable_sort(ranked.begin(), ranked.begin() + k, by_votes);
       }
+    }
+    if (base_attempt) {
+      const VoteResult base_vote = o.selection.mode == SelectionMode::kMajority
+                                       ? MajorityVote(base_predictions[ti])
+                                       : HierarchicalVote(base_predictions[ti]);
+      if (!base_vote.ranked.empty()) PlaceAsSecond(base_vote.ranked.front(), ranked);
     }
     result.tests[ti].candidates = std::move(ranked);
   }

@@ -11,7 +11,8 @@
 //                 invalid outputs are counted, never fatal;
 //   4. selection  hierarchical vote (or majority), optionally re-ranked by product-of-experts
 //                 scoring: the adapted model's summed log-likelihood of each of the top K candidates
-//                 under M dihedral views of the task (reference arc-anchors.md §2.2).
+//                 under M dihedral views of the task (reference arc-anchors.md §2.2); optionally
+//                 the base model's own top candidate as attempt 2 (SelectionOptions::base_attempt).
 //
 // Ownership and threads: a Solver holds a shared, read-only ArcModel and its own adapter; it is used
 // by one thread at a time (one solver per worker). Several solvers may share one ArcModel.
@@ -54,7 +55,16 @@ struct SelectionOptions {
   SelectionMode mode = SelectionMode::kVote;
   int poe_top_k = 4;      // candidates re-scored, 1..32
   int poe_views = 4;      // dihedral views per candidate (identity first), 1..8
+  // After test-time training, also decode the views with the base model alone and make its top
+  // candidate attempt 2 when it differs from the adapted model's attempt 1 (the adapted model's
+  // own attempt 2 moves down one place). A guard for tasks that adaptation makes worse; costs one
+  // more inference pass. No effect without TTT.
+  bool base_attempt = false;
 };
+
+// Moves `candidate` (matched by grid) to ranked[1], inserting it when absent; nothing changes when
+// it is already ranked[0]. An inserted candidate keeps its own votes and views.
+void PlaceAsSecond(const Candidate& candidate, std::vector<Candidate>& ranked);
 
 // The paper's LoRA targets (q, v, gate, up, down; reference §3.7) at rank 8, alpha 16: the rank is
 // the paper's 128 scaled down for small models; set it per model.

@@ -341,6 +341,7 @@ absl::StatusOr<SolveOptions> ResolveSolveOptions(const v1::SolveOptions& request
     ARC_RETURN_IF_ERROR(CheckRange<int64_t>("options.poe_views", request.poe_views(), 1, 8));
     o.selection.poe_views = request.poe_views();
   }
+  if (request.has_base_attempt()) o.selection.base_attempt = request.base_attempt();
   o.include_views = request.include_views();
 
   // The server's budget holds whatever the request says: "epochs decide" still stops at the step
@@ -389,6 +390,7 @@ v1::SolveOptions SolveOptionsToProto(const SolveOptions& o) {
   out.set_selection(SelectionToProto(o.selection.mode));
   out.set_poe_top_k(o.selection.poe_top_k);
   out.set_poe_views(o.selection.poe_views);
+  out.set_base_attempt(o.selection.base_attempt);
   out.set_include_views(o.include_views);
   return out;
 }

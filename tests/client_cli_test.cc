@@ -20,7 +20,7 @@ TEST(ClientCliTest, SolveWithOptionsBeforeAndAfterTheCommand) {
       Parse({"--server", "localhost:1", "--deadline=30", "solve", "task.json", "--stream", "--seed",
              "7", "--no_ttt", "--ttt_max_steps=3", "--lora_rank", "4", "--selection", "poe",
              "--views_transforms=none", "--include_views", "--lora_targets", "q_proj,v_proj",
-             "--constrained=false"});
+             "--constrained=false", "--base_attempt"});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->server, "localhost:1");
   EXPECT_EQ(o->deadline_seconds, 30.0);
@@ -40,6 +40,7 @@ TEST(ClientCliTest, SolveWithOptionsBeforeAndAfterTheCommand) {
   EXPECT_TRUE(s.inference().has_constrained());
   EXPECT_FALSE(s.inference().constrained());
   EXPECT_TRUE(s.include_views());
+  EXPECT_TRUE(s.has_base_attempt() && s.base_attempt());
   // Options not given stay unset, so the server's defaults hold.
   EXPECT_FALSE(s.ttt_options().has_max_samples());
   EXPECT_FALSE(s.inference().has_batch_size());

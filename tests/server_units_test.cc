@@ -109,11 +109,13 @@ TEST(ProtoConversionTest, OptionsOverrideDefaultsWithinLimits) {
   EXPECT_EQ(o->train.max_steps, 10);
   EXPECT_EQ(o->views.max_views, 32);
   EXPECT_EQ(o->ttt_data.max_samples, 250);
+  EXPECT_FALSE(o->selection.base_attempt);
   req = arc::testing::FastProtoOptions(7, 11);
   req.mutable_ttt_options()->add_lora_targets("k_proj");
   req.mutable_ttt_options()->add_lora_targets("lm_head");
   req.set_selection(v1::SELECTION_MODE_POE);
   req.set_include_views(true);
+  req.set_base_attempt(true);
   o = ResolveSolveOptions(req, defaults, limits);
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->train.max_steps, 7);
@@ -125,6 +127,7 @@ TEST(ProtoConversionTest, OptionsOverrideDefaultsWithinLimits) {
             (std::vector<ProjectionKind>{ProjectionKind::kK, ProjectionKind::kLmHead}));
   EXPECT_EQ(o->selection.mode, SelectionMode::kPoe);
   EXPECT_TRUE(o->include_views);
+  EXPECT_TRUE(o->selection.base_attempt);
   req.mutable_ttt_options()->set_max_steps(0);
   EXPECT_EQ(ResolveSolveOptions(req, defaults, limits)->train.max_steps, 500);
 }
@@ -182,6 +185,7 @@ TEST(ProtoConversionTest, DefaultsGoOutWithEveryFieldSet) {
   EXPECT_EQ(p.ttt_options().lora_targets_size(), 5);
   EXPECT_EQ(p.inference().transforms(), v1::VIEW_TRANSFORMS_PAPER);
   EXPECT_EQ(p.selection(), v1::SELECTION_MODE_VOTE);
+  EXPECT_TRUE(p.has_base_attempt() && !p.base_attempt());
   // And they read back as the same options.
   absl::StatusOr<SolveOptions> back = ResolveSolveOptions(p, SolveOptions{}, OptionLimits{});
   ASSERT_TRUE(back.ok()) << back.status();

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
@@ -120,6 +121,88 @@ TEST(SolverTest, TestTimeTrainingLearnsASmallTask) {
   EXPECT_FALSE(base->ttt);
   EXPECT_NE(base->AttemptsFor(0).attempt_1, *task.test[0].output);
   EXPECT_NE(base->AttemptsFor(0).attempt_2, *task.test[0].output);
+
+}
+
+// base_attempt: the adapted model's attempt 1 stays, the base model's own top candidate (what the
+// same solve without TTT ranks first) becomes attempt 2; the progress counts both inference passes.
+TEST(SolverTest, BaseAttemptAddsTheBaseModelsTopCandidate) {
+  at::set_num_threads(1);
+  // A random model and task where the base model's views give valid grids (most random tiny
+  // models produce none without training) and its top candidate differs from the adapted one's.
+  Solver solver(TinyModel(10));
+  const Task task = ColourSwapTask(3, 10);
+  SolveOptions o = FastOptions();
+  absl::StatusOr<SolveResult> adapted = solver.Solve(task, o);
+  SolveOptions no_ttt = o;
+  no_ttt.ttt = false;
+  absl::StatusOr<SolveResult> base = solver.Solve(task, no_ttt);
+  ASSERT_TRUE(adapted.ok() && base.ok());
+  ASSERT_FALSE(base->tests[0].candidates.empty());
+  ASSERT_FALSE(adapted->tests[0].candidates.empty());
+  const Candidate& base_top = base->tests[0].candidates[0];
+  const Candidate& adapted_top = adapted->tests[0].candidates[0];
+  ASSERT_NE(base_top.grid, adapted_top.grid) << "pick a task where the two models disagree";
+
+  SolveOptions guarded = o;
+  guarded.selection.base_attempt = true;
+  SolveProgress last;
+  absl::StatusOr<SolveResult> g = solver.Solve(task, guarded, [&](const SolveProgress& p) {
+    if (p.phase == SolvePhase::kInference) last = p;
+  });
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->AttemptsFor(0).attempt_1, adapted_top.grid);
+  EXPECT_EQ(g->AttemptsFor(0).attempt_2, base_top.grid);
+  EXPECT_EQ(g->tests[0].candidates[1].votes, base_top.votes);
+  EXPECT_EQ(g->tests[0].candidates.size(),
+            adapted->tests[0].candidates.size() +
+                (std::none_of(adapted->tests[0].candidates.begin(),
+                              adapted->tests[0].candidates.end(),
+                              [&](const Candidate& c) { return c.grid == base_top.grid; })
+                     ? 1
+                     : 0));
+  EXPECT_EQ(g->tests[0].num_views, adapted->tests[0].num_views);
+  EXPECT_EQ(last.views_total, 2 * g->tests[0].num_views);
+  EXPECT_EQ(last.views_done, last.views_total);
+  EXPECT_EQ(g->generated_tokens, adapted->generated_tokens + base->generated_tokens);
+
+  // Without TTT the option changes nothing.
+  no_ttt.selection.base_attempt = true;
+  absl::StatusOr<SolveResult> base_again = solver.Solve(task, no_ttt);
+  ASSERT_TRUE(base_again.ok());
+  EXPECT_EQ(base_again->AttemptsFor(0).attempt_2, base->AttemptsFor(0).attempt_2);
+  EXPECT_EQ(base_again->generated_tokens, base->generated_tokens);
+}
+
+Candidate Cand(int colour, int votes) {
+  Candidate c;
+  c.grid = Grid(1, 1, static_cast<uint8_t>(colour));
+  c.votes = votes;
+  return c;
+}
+
+std::vector<int> Colours(const std::vector<Candidate>& ranked) {
+  std::vector<int> out;
+  for (const Candidate& c : ranked) out.push_back(c.grid.at(0, 0));
+  return out;
+}
+
+TEST(PlaceAsSecondTest, MovesInsertsOrLeavesAttemptOne) {
+  std::vector<Candidate> ranked = {Cand(1, 5), Cand(2, 3), Cand(3, 1)};
+  PlaceAsSecond(Cand(3, 9), ranked);  // present: moved, keeps the ranked entry's votes
+  EXPECT_EQ(Colours(ranked), (std::vector<int>{1, 3, 2}));
+  EXPECT_EQ(ranked[1].votes, 1);
+  PlaceAsSecond(Cand(4, 7), ranked);  // absent: inserted with its own votes
+  EXPECT_EQ(Colours(ranked), (std::vector<int>{1, 4, 3, 2}));
+  EXPECT_EQ(ranked[1].votes, 7);
+  PlaceAsSecond(Cand(1, 0), ranked);  // already attempt 1: unchanged
+  EXPECT_EQ(Colours(ranked), (std::vector<int>{1, 4, 3, 2}));
+  std::vector<Candidate> one = {Cand(1, 2)};
+  PlaceAsSecond(Cand(2, 1), one);
+  EXPECT_EQ(Colours(one), (std::vector<int>{1, 2}));
+  std::vector<Candidate> none;
+  PlaceAsSecond(Cand(2, 1), none);
+  EXPECT_EQ(Colours(none), (std::vector<int>{2}));
 }
 
 // Full fine-tuning (a private copy of the base) learns the same task; the shared base is untouched.
