@@ -65,6 +65,11 @@ int AutoMaxNewTokens(const PromptFormat& format, const Task& task, int test_inde
   return format.AnswerTokens(side, side) + 1;
 }
 
+// The selection mode's vote (product-of-experts modes re-rank the hierarchical vote afterwards).
+VoteResult Vote(SelectionMode mode, const std::vector<Prediction>& predictions) {
+  return mode == SelectionMode::kMajority ? MajorityVote(predictions) : HierarchicalVote(predictions);
+}
+
 absl::Status Range(const char* field, double v, double lo, double hi) {
   if (v >= lo && v <= hi) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", v, " is outside ", lo, "..", hi));
@@ -349,9 +354,7 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
   start = Clock::now();
   emit(SolvePhase::kSelection);
   for (size_t ti = 0; ti < task.test.size(); ++ti) {
-    const VoteResult vote = o.selection.mode == SelectionMode::kMajority
-                                ? MajorityVote(predictions[ti])
-                                : HierarchicalVote(predictions[ti]);
+    const VoteResult vote = Vote(o.selection.mode, predictions[ti]);
     std::vector<Candidate> ranked = vote.ranked;
     const bool poe = o.selection.mode == SelectionMode::kPoe ||
                      o.selection.mode == SelectionMode::kVotesThenPoe;
@@ -397,9 +400,7 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
       }
     }
     if (base_attempt) {
-      const VoteResult base_vote = o.selection.mode == SelectionMode::kMajority
-                                       ? MajorityVote(base_predictions[ti])
-                                       : HierarchicalVote(base_predictions[ti]);
+      const VoteResult base_vote = Vote(o.selection.mode, base_predictions[ti]);
       if (!base_vote.ranked.empty()) PlaceAsSecond(base_vote.ranked.front(), ranked);
     }
     result.tests[ti].candidates = std::move(ranked);
