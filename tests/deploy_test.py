@@ -1012,8 +1012,8 @@ def free_port():
 def rpc_main():
     """`deploy_test.py rpc`: the test's own gRPC calls, printed as JSON on stdout. A separate process
     so that the test process never loads gRPC (see the note at the top)."""
+    pb = proto_module(ARGS.tmp)  # runs protoc: before gRPC is loaded, so no fork follows it
     import grpc
-    pb = proto_module(ARGS.tmp)
     with grpc.insecure_channel(ARGS.target) as channel:
         solve = channel.unary_unary("/arc.v1.ArcSolver/Solve",
                                     request_serializer=pb.SolveRequest.SerializeToString,
