@@ -99,7 +99,7 @@ TEST_F(EmbeddedModelTest, SolvesEasyTrainingFamiliesWithoutTtt) {
   int solved = 0, total = 0;
   std::vector<std::string> missed;
   for (const char* family : {"count_objects_bar", "fractal", "majority_colour_fill",
-                                   "pattern_inpaint", "row_majority", "tile"}) {
+                             "pattern_inpaint", "row_majority", "tile"}) {
     for (int i = 0; i < 3; ++i) {
       absl::StatusOr<Task> task = GenerateTask(family, TaskSeed(31337, i), StageOne());
       ASSERT_TRUE(task.ok()) << task.status();
