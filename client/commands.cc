@@ -8,8 +8,8 @@
 #include "client/convert.h"
 #include "client/load.h"
 #include "client/render.h"
-#include "core/file_util.h"
-#include "core/task_io.h"
+#include "core/data/file_util.h"
+#include "core/data/task_io.h"
 
 namespace arc::client {
 namespace {

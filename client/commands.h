@@ -18,7 +18,7 @@
 #include "arc/v1/arc_solver.pb.h"
 #include "client/cli.h"
 #include "client/connection.h"
-#include "core/grid.h"
+#include "core/data/grid.h"
 
 namespace arc::client {
 

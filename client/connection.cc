@@ -5,7 +5,7 @@
 #include <mutex>
 
 #include "absl/strings/str_format.h"
-#include "core/rng.h"
+#include "core/data/rng.h"
 
 namespace arc::client {
 

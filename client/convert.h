@@ -1,4 +1,4 @@
-// Conversions between core's task types (core/grid.h) and the wire messages of arc.v1
+// Conversions between core's task types (core/data/grid.h) and the wire messages of arc.v1
 // (proto/arc/v1/arc_solver.proto), plus the names the CLI prints and parses for enums.
 //
 // A wire Grid is one digit string per row ({"rows": ["012", "340"]}). Parsing it reports the first
@@ -19,8 +19,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "arc/v1/arc_solver.pb.h"
-#include "core/grid.h"
-#include "core/submission.h"
+#include "core/data/grid.h"
+#include "core/data/submission.h"
 
 namespace arc::client {
 

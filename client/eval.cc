@@ -10,8 +10,8 @@
 #include "client/commands.h"
 #include "client/convert.h"
 #include "client/render.h"
-#include "core/score.h"
-#include "core/task_io.h"
+#include "core/data/score.h"
+#include "core/data/task_io.h"
 
 namespace arc::client {
 namespace {

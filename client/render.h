@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "arc/v1/arc_solver.pb.h"
-#include "core/grid.h"
+#include "core/data/grid.h"
 
 namespace arc::client {
 

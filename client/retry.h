@@ -22,7 +22,7 @@
 #include <optional>
 
 #include "absl/time/time.h"
-#include "core/rng.h"
+#include "core/data/rng.h"
 
 namespace arc::client {
 

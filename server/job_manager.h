@@ -42,8 +42,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "arc/v1/arc_solver.pb.h"
-#include "core/grid.h"
-#include "core/solver.h"
+#include "core/data/grid.h"
+#include "core/solve/solver.h"
 #include "server/metrics.h"
 
 namespace arc::server {

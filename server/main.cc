@@ -24,8 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "core/solve_flags.h"
-#include "core/status_macros.h"
+#include "tools/flags/solve_flags.h"
+#include "core/data/status_macros.h"
 #include "server/logger.h"
 #include "server/server.h"
 
@@ -50,7 +50,7 @@ ABSL_FLAG(bool, warmup, true, "run a tiny warm-up solve before reporting SERVING
 // Default options of a request (a request overrides them within the limits below); the names and
 // meanings are arc-solve's.
 // The TTT, inference and selection defaults (--ttt, --seed, --ttt_*, --lora_*, --views_*,
-// --selection, ...) are the flags of core/solve_flags.h, shared with arc-solve.
+// --selection, ...) are the flags of tools/flags/solve_flags.h, shared with arc-solve.
 
 ABSL_FLAG(int, limit_ttt_steps, 1000, "most TTT optimizer steps a request may ask for");
 ABSL_FLAG(int, limit_ttt_samples, 1000, "most TTT samples a request may ask for");
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
   // named after the binary).
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "server/main.cc") || absl::EndsWith(file, "core/solve_flags.cc");
+    return absl::EndsWith(file, "server/main.cc") || absl::EndsWith(file, "tools/flags/solve_flags.cc");
   };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(

@@ -7,10 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/lora.h"
-#include "core/status_macros.h"
-#include "core/task_io.h"
-#include "core/views.h"
+#include "core/model/lora.h"
+#include "core/data/status_macros.h"
+#include "core/data/task_io.h"
+#include "core/solve/views.h"
 
 namespace arc::server {
 namespace {

@@ -18,8 +18,8 @@
 
 #include "absl/status/statusor.h"
 #include "arc/v1/arc_solver.pb.h"
-#include "core/grid.h"
-#include "core/solver.h"
+#include "core/data/grid.h"
+#include "core/solve/solver.h"
 #include "server/server_options.h"
 
 namespace arc::server {

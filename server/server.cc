@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/status_macros.h"
+#include "core/data/status_macros.h"
 #include "server/logger.h"
 #include "server/proto_conversion.h"
 

@@ -27,9 +27,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "core/arc_model.h"
-#include "core/grid.h"
-#include "core/solver.h"
+#include "core/model/arc_model.h"
+#include "core/data/grid.h"
+#include "core/solve/solver.h"
 #include "server/job_manager.h"
 #include "server/metrics.h"
 #include "server/server_options.h"

@@ -15,8 +15,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "core/grid.h"
-#include "core/solver.h"
+#include "core/data/grid.h"
+#include "core/solve/solver.h"
 
 namespace arc::server {
 

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/arc_model.h"
+#include "core/model/arc_model.h"
 #include "server/job_manager.h"
 #include "server/metrics.h"
 

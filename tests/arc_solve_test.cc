@@ -2,9 +2,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "core/arc_model.h"
-#include "core/file_util.h"
-#include "core/task_io.h"
+#include "core/model/arc_model.h"
+#include "core/data/file_util.h"
+#include "core/data/task_io.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/model_test_util.h"

@@ -1,4 +1,4 @@
-#include "core/augment.h"
+#include "core/data/augment.h"
 
 #include <set>
 

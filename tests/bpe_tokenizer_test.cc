@@ -1,7 +1,7 @@
 // Byte-level BPE: the Llama-3 split state machine, BPE merging and tokenizer.json checks on a small
 // hand-built tokenizer, and exact ids against the real Llama-3 tokenizer (skipped when the npm
 // package that ships it is not installed; see scripts/setup.sh).
-#include "core/bpe_tokenizer.h"
+#include "core/text/bpe_tokenizer.h"
 
 #include <filesystem>
 #include <string>

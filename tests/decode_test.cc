@@ -1,6 +1,6 @@
 // Tests of batched greedy decoding and continuation scoring against naive full-recomputation
 // loops over the same model.
-#include "core/decode.h"
+#include "core/model/decode.h"
 
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 #include <set>
 #include <vector>
 
-#include "core/lora.h"
+#include "core/model/lora.h"
 #include "tests/model_test_util.h"
 
 namespace arc {

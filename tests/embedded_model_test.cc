@@ -1,18 +1,18 @@
 // The shipped model, models/default: it loads as the binaries load it, its card states its size,
 // and it still does what its card reports (label `model`; about 30 s on one thread).
-// The option defaults are the flags' (core/solve_flags.h), i.e. what arc-solve and arc-server run.
+// The option defaults are the flags' (tools/flags/solve_flags.h), i.e. what arc-solve and arc-server run.
 #include <ATen/Parallel.h>
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/arc_model.h"
-#include "core/file_util.h"
-#include "core/generator.h"
-#include "core/solve_flags.h"
-#include "core/solver.h"
-#include "core/task_io.h"
+#include "core/model/arc_model.h"
+#include "core/data/file_util.h"
+#include "gen/generator.h"
+#include "tools/flags/solve_flags.h"
+#include "core/solve/solver.h"
+#include "core/data/task_io.h"
 #include "tests/test_util.h"
 #include "gtest/gtest.h"
 

@@ -1,4 +1,4 @@
-#include "core/generator.h"
+#include "gen/generator.h"
 
 #include <algorithm>
 #include <array>
@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/augment.h"
-#include "core/task_io.h"
+#include "core/data/augment.h"
+#include "core/data/task_io.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 

@@ -1,4 +1,4 @@
-#include "core/grid.h"
+#include "core/data/grid.h"
 
 #include "absl/hash/hash.h"
 #include "gtest/gtest.h"

@@ -1,4 +1,4 @@
-#include "core/heap.h"
+#include "tools/flags/heap.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,7 +1,7 @@
 // Tests of the Llama decoder: Hugging Face parameter names, golden logits against the independent
 // float64 reference (tests/golden/llama_reference.py), left-padded batches, KV-cached steps,
 // state-dict loading errors, model-directory round trips, bf16.
-#include "core/llama.h"
+#include "core/model/llama.h"
 
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/file_util.h"
-#include "core/kv_cache.h"
-#include "core/tensor_io.h"
+#include "core/data/file_util.h"
+#include "core/model/kv_cache.h"
+#include "core/model/tensor_io.h"
 #include "nlohmann/json.hpp"
 #include "tests/model_test_util.h"
 #include "tests/test_util.h"

@@ -1,7 +1,7 @@
 // Tests of LoRA adapters over a shared, frozen base: identity at init, the update formula,
 // training touches only adapter tensors, adapters do not interfere (also concurrently), Reset,
 // PEFT save/load.
-#include "core/lora.h"
+#include "core/model/lora.h"
 
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/file_util.h"
-#include "core/tensor_io.h"
+#include "core/data/file_util.h"
+#include "core/model/tensor_io.h"
 #include "nlohmann/json.hpp"
 #include "tests/model_test_util.h"
 #include "tests/test_util.h"

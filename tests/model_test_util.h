@@ -6,9 +6,9 @@
 #include <string>
 #include <utility>
 
-#include "core/arc_model.h"
-#include "core/model_config.h"
-#include "core/tokenizer.h"
+#include "core/model/arc_model.h"
+#include "core/model/model_config.h"
+#include "core/text/tokenizer.h"
 
 namespace arc::testing {
 

@@ -1,7 +1,7 @@
-// Tests of core/pretrain.h: the data mix (never dev, never held-out families), loss masks and
+// Tests of train/pretrain.h: the data mix (never dev, never held-out families), loss masks and
 // augmentations of samples, length batching, the learning-rate schedule, AdamW, and the training
 // loop (loss falls, determinism, checkpoints that resume bit-for-bit and refuse damaged files).
-#include "core/pretrain.h"
+#include "train/pretrain.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/augment.h"
-#include "core/generator.h"
-#include "core/task_io.h"
-#include "core/tensor_io.h"
+#include "core/data/augment.h"
+#include "gen/generator.h"
+#include "core/data/task_io.h"
+#include "core/model/tensor_io.h"
 #include "model_test_util.h"
 
 namespace arc {

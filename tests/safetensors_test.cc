@@ -1,4 +1,4 @@
-#include "core/safetensors.h"
+#include "core/text/safetensors.h"
 
 #include <sys/stat.h>
 
@@ -15,7 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/rng.h"
+#include "core/data/rng.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 

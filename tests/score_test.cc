@@ -1,4 +1,4 @@
-#include "core/score.h"
+#include "core/data/score.h"
 
 #include <string>
 #include <vector>

@@ -10,7 +10,7 @@
 #include <regex>
 #include <thread>
 
-#include "core/file_util.h"
+#include "core/data/file_util.h"
 #include "gtest/gtest.h"
 #include "server/proto_conversion.h"
 #include "tests/server_test_util.h"

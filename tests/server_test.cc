@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "core/file_util.h"
-#include "core/task_io.h"
+#include "core/data/file_util.h"
+#include "core/data/task_io.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/proto_conversion.h"

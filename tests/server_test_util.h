@@ -18,11 +18,11 @@
 #include <thread>
 
 #include "arc/v1/arc_solver.grpc.pb.h"
-#include "core/arc_model.h"
-#include "core/augment.h"
-#include "core/rng.h"
-#include "core/solver.h"
-#include "core/tokenizer.h"
+#include "core/model/arc_model.h"
+#include "core/data/augment.h"
+#include "core/data/rng.h"
+#include "core/solve/solver.h"
+#include "core/text/tokenizer.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 

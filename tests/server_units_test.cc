@@ -3,7 +3,7 @@
 #include <atomic>
 #include <thread>
 
-#include "core/task_io.h"
+#include "core/data/task_io.h"
 #include "gtest/gtest.h"
 #include "server/job_manager.h"
 #include "server/logger.h"

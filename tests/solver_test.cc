@@ -1,4 +1,4 @@
-#include "core/solver.h"
+#include "core/solve/solver.h"
 
 #include <ATen/Parallel.h>
 
@@ -6,7 +6,7 @@
 #include <atomic>
 #include <filesystem>
 
-#include "core/task_io.h"
+#include "core/data/task_io.h"
 #include "gtest/gtest.h"
 #include "tests/model_test_util.h"
 #include "tests/test_util.h"

@@ -1,9 +1,9 @@
-#include "core/task_io.h"
+#include "core/data/task_io.h"
 
 #include <filesystem>
 #include <fstream>
 
-#include "core/file_util.h"
+#include "core/data/file_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/test_util.h"

@@ -1,4 +1,4 @@
-#include "core/tensor_io.h"
+#include "core/model/tensor_io.h"
 
 #include <ATen/ATen.h>
 
@@ -11,8 +11,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "core/rng.h"
-#include "core/safetensors.h"
+#include "core/data/rng.h"
+#include "core/text/safetensors.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 

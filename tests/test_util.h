@@ -10,9 +10,9 @@
 
 #include <unistd.h>
 
-#include "core/augment.h"
-#include "core/grid.h"
-#include "core/rng.h"
+#include "core/data/augment.h"
+#include "core/data/grid.h"
+#include "core/data/rng.h"
 
 namespace arc {
 

@@ -1,5 +1,5 @@
 // The Tokenizer interface through the compact tokenizer, and tokenizer.json dispatch/errors.
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 
 #include <filesystem>
 #include <fstream>

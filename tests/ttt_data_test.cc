@@ -1,4 +1,4 @@
-#include "core/ttt_data.h"
+#include "core/solve/ttt_data.h"
 
 #include "gtest/gtest.h"
 #include "tests/test_util.h"

@@ -1,4 +1,4 @@
-#include "core/views.h"
+#include "core/solve/views.h"
 
 #include "gtest/gtest.h"
 #include "tests/test_util.h"

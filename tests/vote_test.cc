@@ -1,4 +1,4 @@
-#include "core/vote.h"
+#include "core/data/vote.h"
 
 #include <algorithm>
 #include <string>

@@ -36,9 +36,9 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "core/decode.h"
-#include "core/llama.h"
-#include "core/lora.h"
+#include "core/model/decode.h"
+#include "core/model/llama.h"
+#include "core/model/lora.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(int, threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),

@@ -20,9 +20,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "core/file_util.h"
-#include "core/generator.h"
-#include "core/task_io.h"
+#include "core/data/file_util.h"
+#include "gen/generator.h"
+#include "core/data/task_io.h"
 
 ABSL_FLAG(bool, list, false, "print the families and exit");
 ABSL_FLAG(std::string, family, "all",

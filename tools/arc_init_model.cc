@@ -12,7 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "core/arc_model.h"
+#include "core/model/arc_model.h"
 
 ABSL_FLAG(std::string, preset, "small", "tiny or small");
 ABSL_FLAG(std::string, out, "", "output directory (required)");

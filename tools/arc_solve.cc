@@ -29,13 +29,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "core/arc_model.h"
-#include "core/augment.h"
-#include "core/file_util.h"
-#include "core/score.h"
-#include "core/solve_flags.h"
-#include "core/solver.h"
-#include "core/task_io.h"
+#include "core/model/arc_model.h"
+#include "core/data/augment.h"
+#include "core/data/file_util.h"
+#include "core/data/score.h"
+#include "tools/flags/solve_flags.h"
+#include "core/solve/solver.h"
+#include "core/data/task_io.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, model, "models/default",
@@ -49,7 +49,7 @@ ABSL_FLAG(std::string, task_ids, "", "comma-separated task ids to solve (default
 ABSL_FLAG(bool, no_ttt, false, "skip test-time training (the paper's baseline; same as --nottt)");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0 = hardware concurrency)");
 // The TTT, inference and selection flags (--ttt_*, --lora_*, --views_*, --selection, --seed, ...)
-// come from core/solve_flags.h, shared with arc-server.
+// come from tools/flags/solve_flags.h, shared with arc-server.
 
 namespace arc {
 namespace {
@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
   // --help lists this file's flags and the shared solve flags.
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "tools/arc_solve.cc") || absl::EndsWith(file, "core/solve_flags.cc");
+    return absl::EndsWith(file, "tools/arc_solve.cc") || absl::EndsWith(file, "tools/flags/solve_flags.cc");
   };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(

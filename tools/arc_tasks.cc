@@ -23,11 +23,11 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/augment.h"
-#include "core/grid.h"
-#include "core/score.h"
-#include "core/task_io.h"
-#include "core/vote.h"
+#include "core/data/augment.h"
+#include "core/data/grid.h"
+#include "core/data/score.h"
+#include "core/data/task_io.h"
+#include "core/data/vote.h"
 
 ABSL_FLAG(std::string, solutions, "", "Kaggle solutions file giving the test outputs");
 ABSL_FLAG(std::string, out, "", "baseline: write the Kaggle submission here");

@@ -1,7 +1,7 @@
 // arc-train: trains the embedded base model (every parameter, not LoRA) in the compact format on a
 // mix of augmented ARC-AGI-1 `pretrain` tasks and generated tasks of the training families, with
 // length-bucketed batches, AdamW, warmup + cosine, gradient clipping, periodic validation and
-// checkpoints that resume bit-for-bit. The library is core/pretrain.h; docs/TRAINING.md has the
+// checkpoints that resume bit-for-bit. The library is train/pretrain.h; docs/TRAINING.md has the
 // commands and measured throughput.
 //
 //   arc-train (--preset tiny|small|WxL | --init DIR) --out DIR (--steps N | --tokens N |
@@ -33,12 +33,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "core/arc_model.h"
-#include "core/generator.h"
-#include "core/heap.h"
-#include "core/pretrain.h"
-#include "core/status_macros.h"
-#include "core/tokenizer.h"
+#include "core/model/arc_model.h"
+#include "gen/generator.h"
+#include "tools/flags/heap.h"
+#include "train/pretrain.h"
+#include "core/data/status_macros.h"
+#include "core/text/tokenizer.h"
 #include "nlohmann/json.hpp"
 
 // Model.

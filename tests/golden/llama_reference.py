@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent reference for the Llama decoder's golden-numerics test (tests/llama_test.cc).
 
-A from-scratch Llama forward in float64, written without looking at core/llama.cc's structure:
+A from-scratch Llama forward in float64, written without looking at core/model/llama.cc's structure:
 rotary embeddings as explicit 2-D rotations of the pairs (i, i + D/2) (equivalent to the Hugging
 Face rotate_half convention), attention head by head with an explicit causal loop, Llama-3 rope
 scaling per frequency in plain Python floats. Each sequence is run ALONE, unpadded; the C++ test

@@ -1,0 +1,116 @@
+#include "core/model/arc_model.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "core/data/file_util.h"
+#include "core/data/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace arc {
+
+std::optional<ModelConfig> CompactPresetConfig(std::string_view name) {
+  ModelConfig c;
+  c.vocab_size = kCompactVocabSize;
+  c.bos_token_id = kCompactBos;
+  c.eos_token_ids = {kCompactEos};
+  c.pad_token_id = kCompactPad;
+  c.rms_norm_eps = 1e-5;
+  c.max_position_embeddings = 2048;
+  if (name == "tiny") {
+    c.hidden_size = 32;
+    c.intermediate_size = 64;
+    c.num_hidden_layers = 1;
+    c.num_attention_heads = 2;
+    c.num_key_value_heads = 1;
+  } else if (name == "small") {
+    c.hidden_size = 256;
+    c.intermediate_size = 704;
+    c.num_hidden_layers = 6;
+    c.num_attention_heads = 8;
+    c.num_key_value_heads = 2;
+  } else {
+    return std::nullopt;
+  }
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  return c;
+}
+
+int64_t ArcModel::NumParameters() const {
+  int64_t n = 0;
+  for (const auto& [name, t] : net->StateDict()) n += t.numel();
+  return n;
+}
+
+absl::StatusOr<std::shared_ptr<const ArcModel>> MakeArcModel(std::string name, LlamaForCausalLM net,
+                                                            std::unique_ptr<Tokenizer> tokenizer,
+                                                            const std::string& format_name) {
+  if (tokenizer->vocab_size() > net->config().vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tokenizer has ", tokenizer->vocab_size(), " tokens, the model's vocab_size is ",
+        net->config().vocab_size));
+  }
+  auto model = std::make_shared<ArcModel>();
+  model->name = std::move(name);
+  model->net = std::move(net);
+  model->tokenizer = std::move(tokenizer);
+  ARC_ASSIGN_OR_RETURN(model->format, MakePromptFormat(format_name, *model->tokenizer));
+  return std::shared_ptr<const ArcModel>(std::move(model));
+}
+
+absl::StatusOr<std::shared_ptr<const ArcModel>> LoadArcModel(const std::string& dir,
+                                                            const ModelOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::NotFoundError(absl::StrCat(dir, ": model directory not found"));
+  }
+  ARC_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(dir + "/tokenizer.json"));
+  std::string name = std::filesystem::path(dir).lexically_normal().filename().string();
+  if (name.empty()) name = std::filesystem::path(dir).lexically_normal().parent_path().filename();
+  std::string format = tokenizer->kind() == "compact" ? "compact" : "marc";
+  const std::string meta_path = dir + "/arc_model.json";
+  if (std::filesystem::exists(meta_path, ec)) {
+    ARC_ASSIGN_OR_RETURN(const std::string text, ReadFile(meta_path, 1 << 20));
+    nlohmann::json meta;
+    try {
+      meta = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(meta_path, ": invalid JSON at byte ", e.byte));
+    }
+    if (!meta.is_object()) return absl::InvalidArgumentError(absl::StrCat(meta_path, ": expected an object"));
+    if (meta.contains("name")) {
+      if (!meta["name"].is_string()) {
+        return absl::InvalidArgumentError(absl::StrCat(meta_path, ": name: expected a string"));
+      }
+      name = meta["name"].get<std::string>();
+    }
+    if (meta.contains("prompt_format")) {
+      if (!meta["prompt_format"].is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(meta_path, ": prompt_format: expected a string"));
+      }
+      format = meta["prompt_format"].get<std::string>();
+    }
+  }
+  ARC_ASSIGN_OR_RETURN(LlamaForCausalLM net, LoadLlamaDir(dir, options));
+  absl::StatusOr<std::shared_ptr<const ArcModel>> model =
+      MakeArcModel(name, std::move(net), std::move(tokenizer), format);
+  if (!model.ok()) {
+    return absl::Status(model.status().code(), absl::StrCat(dir, ": ", model.status().message()));
+  }
+  std::const_pointer_cast<ArcModel>(*model)->dir = dir;
+  return model;
+}
+
+absl::Status SaveArcModel(const ArcModel& model, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat(dir, ": ", ec.message()));
+  ARC_RETURN_IF_ERROR(SaveLlamaDir(model.net, dir));
+  ARC_RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer.json", model.tokenizer->ToJson()));
+  nlohmann::json meta = {{"name", model.name}, {"prompt_format", std::string(model.format->name())}};
+  return WriteFileAtomic(dir + "/arc_model.json", meta.dump(2) + "\n");
+}
+
+}  // namespace arc

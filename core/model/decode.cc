@@ -1,0 +1,260 @@
+#include "core/model/decode.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/model/kv_cache.h"
+#include "core/model/lora.h"
+#include "core/data/status_macros.h"
+
+namespace arc {
+namespace {
+
+absl::Status CheckTokens(const std::vector<int64_t>& ids, int64_t vocab, const char* what,
+                         size_t index) {
+  for (size_t t = 0; t < ids.size(); ++t) {
+    if (ids[t] < 0 || ids[t] >= vocab) {
+      return absl::InvalidArgumentError(absl::StrCat(what, " ", index, " token ", t, " is ", ids[t],
+                                                     ", outside the vocabulary [0, ", vocab, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckId(const char* name, int64_t id, int64_t vocab) {
+  if (id < 0 || id >= vocab) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " ", id, " is outside the vocabulary [0, ", vocab, ")"));
+  }
+  return absl::OkStatus();
+}
+
+// Indices of `lengths` ordered longest first (stable, so equal lengths keep their order).
+std::vector<size_t> LongestFirst(const std::vector<int64_t>& lengths) {
+  std::vector<size_t> order(lengths.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return lengths[a] > lengths[b]; });
+  return order;
+}
+
+// Decodes one chunk of prompts (indices into `prompts`) into `results`.
+absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* adapter,
+                         const std::vector<std::vector<int64_t>>& prompts,
+                         const std::vector<size_t>& chunk, const DecodeOptions& options,
+                         std::vector<DecodeResult>& results) {
+  const at::Device device = model.options().device;
+  const int64_t vocab = model.config().vocab_size;
+  const int64_t b = static_cast<int64_t>(chunk.size());
+  int64_t max_len = 0;
+  for (size_t i : chunk) max_len = std::max<int64_t>(max_len, prompts[i].size());
+
+  // Left-padded prompt batch and its mask, built on the CPU.
+  at::Tensor tokens = at::full({b, max_len}, options.pad_token_id, at::kLong);  // (B, L)
+  at::Tensor mask = at::zeros({b, max_len}, at::kLong);                         // (B, L)
+  for (int64_t r = 0; r < b; ++r) {
+    const std::vector<int64_t>& p = prompts[chunk[r]];
+    const int64_t pad = max_len - static_cast<int64_t>(p.size());
+    std::copy(p.begin(), p.end(), tokens[r].data_ptr<int64_t>() + pad);
+    mask[r].narrow(0, pad, static_cast<int64_t>(p.size())).fill_(1);
+    results[chunk[r]].prompt_tokens = static_cast<int64_t>(p.size());
+  }
+
+  KvCache cache(model.config(), b, max_len + options.max_new_tokens,
+                model.options().tensor_options());
+  at::Tensor logits =
+      model.LastLogits(tokens.to(device), mask.to(device), adapter, &cache);  // (B, V)
+
+  const std::set<int64_t> stops(options.stop_token_ids.begin(), options.stop_token_ids.end());
+  std::vector<size_t> active = chunk;  // batch row -> prompt index
+  for (int64_t step = 0; !active.empty(); ++step) {
+    if (options.is_cancelled && options.is_cancelled()) {
+      return absl::CancelledError(absl::StrCat("decoding cancelled after ", step, " steps"));
+    }
+    const int64_t rows = static_cast<int64_t>(active.size());
+    const at::Tensor logprobs = at::log_softmax(logits, -1);  // (B, V) float32
+    at::Tensor scores = logits;                               // (B, V)
+    std::vector<bool> constraint_ended(rows, false);
+    if (options.constraint != nullptr) {
+      at::Tensor allowed = at::zeros({rows, vocab}, at::kBool);  // (B, V)
+      for (int64_t r = 0; r < rows; ++r) {
+        const std::vector<int64_t> ids = options.constraint->AllowedTokens(
+            static_cast<int64_t>(active[r]), results[active[r]].tokens);
+        if (ids.empty()) constraint_ended[r] = true;
+        bool* row = allowed[r].data_ptr<bool>();
+        for (int64_t id : ids) {
+          if (id < 0 || id >= vocab) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "the token constraint allowed ", id, ", outside the vocabulary [0, ", vocab, ")"));
+          }
+          row[id] = true;
+        }
+      }
+      scores = logits.masked_fill(allowed.to(device).logical_not(),
+                                  -std::numeric_limits<float>::infinity());
+    }
+    const at::Tensor next = scores.argmax(-1);                                         // (B)
+    const at::Tensor next_logprob = logprobs.gather(1, next.unsqueeze(1)).squeeze(1);  // (B)
+    const at::Tensor next_cpu = next.to(at::kCPU);
+    const at::Tensor logprob_cpu = next_logprob.to(at::kCPU, at::kDouble);
+    const int64_t* next_ids = next_cpu.data_ptr<int64_t>();
+    const double* lp = logprob_cpu.data_ptr<double>();
+
+    std::vector<int64_t> keep;
+    for (int64_t r = 0; r < rows; ++r) {
+      DecodeResult& res = results[active[r]];
+      if (constraint_ended[r]) {
+        res.finish_reason = FinishReason::kConstraint;
+        continue;
+      }
+      const int64_t id = next_ids[r];
+      res.generated_tokens += 1;
+      res.sum_logprob += lp[r];
+      if (stops.count(id) != 0) {
+        res.finish_reason = FinishReason::kStopToken;
+        res.stop_token = id;
+        continue;
+      }
+      res.tokens.push_back(id);
+      if (res.generated_tokens >= options.max_new_tokens) {
+        res.finish_reason = FinishReason::kMaxNewTokens;
+        continue;
+      }
+      keep.push_back(r);
+    }
+    if (keep.empty()) break;
+
+    at::Tensor step_tokens = next_cpu.view({rows, 1});  // (B, 1)
+    if (static_cast<int64_t>(keep.size()) < rows) {
+      const at::Tensor rows_kept = at::tensor(keep, at::kLong);
+      cache.KeepRows(rows_kept);
+      step_tokens = step_tokens.index_select(0, rows_kept);  // (B', 1)
+      std::vector<size_t> still;
+      for (int64_t r : keep) still.push_back(active[r]);
+      active = std::move(still);
+    }
+    logits = model.LastLogits(step_tokens.to(device), /*attention_mask=*/{}, adapter,
+                              &cache);  // (B', V)
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<DecodeResult>> GreedyDecode(
+    const LlamaForCausalLMImpl& model, const LoraAdapter* adapter,
+    const std::vector<std::vector<int64_t>>& prompts, const DecodeOptions& options) {
+  const int64_t vocab = model.config().vocab_size;
+  if (options.max_new_tokens <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_new_tokens must be positive, got ", options.max_new_tokens));
+  }
+  if (options.max_batch_size <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_batch_size must be positive, got ", options.max_batch_size));
+  }
+  ARC_RETURN_IF_ERROR(CheckId("pad_token_id", options.pad_token_id, vocab));
+  for (int64_t id : options.stop_token_ids) ARC_RETURN_IF_ERROR(CheckId("stop token", id, vocab));
+  std::vector<int64_t> lengths;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    if (prompts[i].empty())
+      return absl::InvalidArgumentError(absl::StrCat("prompt ", i, " is empty"));
+    ARC_RETURN_IF_ERROR(CheckTokens(prompts[i], vocab, "prompt", i));
+    lengths.push_back(static_cast<int64_t>(prompts[i].size()));
+  }
+
+  std::vector<DecodeResult> results(prompts.size());
+  const std::vector<size_t> order = LongestFirst(lengths);
+  try {
+    c10::InferenceMode inference;
+    for (size_t start = 0; start < order.size(); start += options.max_batch_size) {
+      if (options.is_cancelled && options.is_cancelled()) {
+        return absl::CancelledError("decoding cancelled before a batch");
+      }
+      const size_t end =
+          std::min(order.size(), start + static_cast<size_t>(options.max_batch_size));
+      const std::vector<size_t> chunk(order.begin() + start, order.begin() + end);
+      ARC_RETURN_IF_ERROR(DecodeChunk(model, adapter, prompts, chunk, options, results));
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("decoding: ", e.what_without_backtrace()));
+  }
+  return results;
+}
+
+absl::StatusOr<std::vector<double>> ScoreContinuations(const LlamaForCausalLMImpl& model,
+                                                       const LoraAdapter* adapter,
+                                                       const std::vector<ScoreRequest>& requests,
+                                                       const ScoreOptions& options) {
+  const int64_t vocab = model.config().vocab_size;
+  if (options.max_batch_size <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_batch_size must be positive, got ", options.max_batch_size));
+  }
+  ARC_RETURN_IF_ERROR(CheckId("pad_token_id", options.pad_token_id, vocab));
+  std::vector<int64_t> lengths;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].prompt.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("request ", i, " has an empty prompt"));
+    }
+    ARC_RETURN_IF_ERROR(CheckTokens(requests[i].prompt, vocab, "request prompt", i));
+    ARC_RETURN_IF_ERROR(CheckTokens(requests[i].continuation, vocab, "request continuation", i));
+    lengths.push_back(
+        static_cast<int64_t>(requests[i].prompt.size() + requests[i].continuation.size()));
+  }
+
+  std::vector<double> scores(requests.size(), 0.0);
+  const std::vector<size_t> order = LongestFirst(lengths);
+  const at::Device device = model.options().device;
+  try {
+    c10::InferenceMode inference;
+    for (size_t start = 0; start < order.size(); start += options.max_batch_size) {
+      if (options.is_cancelled && options.is_cancelled()) {
+        return absl::CancelledError("scoring cancelled");
+      }
+      const size_t end =
+          std::min(order.size(), start + static_cast<size_t>(options.max_batch_size));
+      const int64_t b = static_cast<int64_t>(end - start);
+      const int64_t t = lengths[order[start]];                                // longest first
+      at::Tensor tokens = at::full({b, t}, options.pad_token_id, at::kLong);  // (B, T) right-padded
+      std::vector<int64_t> rows, targets, owner;  // flat position b*T + p predicts targets[i]
+      for (int64_t r = 0; r < b; ++r) {
+        const ScoreRequest& req = requests[order[start + r]];
+        int64_t* row = tokens[r].data_ptr<int64_t>();
+        std::copy(req.prompt.begin(), req.prompt.end(), row);
+        std::copy(req.continuation.begin(), req.continuation.end(), row + req.prompt.size());
+        const int64_t p0 = static_cast<int64_t>(req.prompt.size());
+        for (size_t k = 0; k < req.continuation.size(); ++k) {
+          rows.push_back(r * t + p0 - 1 + static_cast<int64_t>(k));
+          targets.push_back(req.continuation[k]);
+          owner.push_back(static_cast<int64_t>(order[start + r]));
+        }
+      }
+      if (rows.empty()) continue;
+      const at::Tensor hidden = model.Hidden(tokens.to(device), {}, adapter);  // (B, T, C)
+      const at::Tensor picked =
+          hidden.reshape({b * t, hidden.size(2)})
+              .index_select(0, at::tensor(rows, at::kLong).to(device));                // (N, C)
+      const at::Tensor logprobs = at::log_softmax(model.Logits(picked, adapter), -1);  // (N, V)
+      const at::Tensor chosen =
+          logprobs.gather(1, at::tensor(targets, at::kLong).to(device).unsqueeze(1))
+              .squeeze(1);  // (N)
+      const at::Tensor chosen_cpu = chosen.to(at::kCPU, at::kDouble);
+      const double* lp = chosen_cpu.data_ptr<double>();
+      for (size_t i = 0; i < owner.size(); ++i) scores[owner[i]] += lp[i];
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("scoring: ", e.what_without_backtrace()));
+  }
+  return scores;
+}
+
+}  // namespace arc

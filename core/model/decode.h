@@ -1,0 +1,104 @@
+// Batched greedy decoding and continuation scoring with the Llama decoder (core/llama.h).
+//
+// GreedyDecode: prompts (token ids, any lengths) are decoded in chunks of at most max_batch_size,
+// longest first so a chunk's prompts have similar lengths. Each chunk is left-padded with
+// pad_token_id under an attention mask, prefilled through a KvCache in one forward, then extended
+// one token per step by argmax over the logits (restricted to the constraint's allowed tokens when
+// a TokenConstraint is given). A sequence stops on any stop token, on max_new_tokens, or when the
+// constraint allows nothing; finished sequences leave the batch (their cache rows are dropped) so
+// the rest run on. The cancellation callback is polled before every step and before every chunk.
+//
+// ScoreContinuations: for (prompt, continuation) pairs, the summed log-probability of the
+// continuation's tokens given the prompt and the preceding continuation tokens. Pairs are batched
+// right-padded (causal attention never lets a real token see a later pad, so no mask is needed) and
+// only the positions that predict continuation tokens go through the LM head.
+//
+// Log-probabilities are always those of the unconstrained model (log_softmax over the full
+// vocabulary in float32), so a decoded sequence's sum_logprob equals ScoreContinuations of its
+// tokens (stop token included) up to floating-point noise.
+//
+// Memory: a chunk's KvCache holds layers x 2 x (chunk, Hkv, longest prompt + max_new_tokens, D)
+// elements in the model dtype, allocated once per chunk; choose max_batch_size accordingly.
+//
+// Both run under c10::InferenceMode on the calling thread and only read the model and the adapter,
+// so several threads may decode on one shared base model at once, each with its own (or no)
+// adapter. Errors: INVALID_ARGUMENT for bad inputs (empty prompt, token outside the vocabulary, bad
+// options), CANCELLED when the callback says so, INTERNAL when libtorch throws.
+#ifndef ARC_CORE_MODEL_DECODE_H_
+#define ARC_CORE_MODEL_DECODE_H_
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model/llama.h"
+
+namespace arc {
+
+class LoraAdapter;
+
+// A grammar over generated tokens, e.g. "digits, row ends with a consistent width, then EOS".
+// Implementations must be safe to call from the decoding thread; they are queried once per active
+// sequence per step.
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  // The token ids allowed next for the prompt at position `prompt_index` of the GreedyDecode call,
+  // given the tokens it has generated so far. An empty list ends the sequence (kConstraint).
+  virtual std::vector<int64_t> AllowedTokens(int64_t prompt_index,
+                                             const std::vector<int64_t>& generated) const = 0;
+};
+
+struct DecodeOptions {
+  // Upper bound on generated tokens per sequence (stop token included). > 0.
+  int64_t max_new_tokens = 256;
+  // Any of these ends a sequence (typically ModelConfig::eos_token_ids). May be empty.
+  std::vector<int64_t> stop_token_ids;
+  // Fills the left padding; its value is irrelevant to the result (masked), it need only be a
+  // valid id.
+  int64_t pad_token_id = 0;
+  // Sequences decoded together. > 0.
+  int64_t max_batch_size = 16;
+  // Optional grammar; not owned, must outlive the call.
+  const TokenConstraint* constraint = nullptr;
+  // Optional; returning true stops decoding with CANCELLED before the next step.
+  std::function<bool()> is_cancelled;
+};
+
+enum class FinishReason { kStopToken, kMaxNewTokens, kConstraint };
+
+struct DecodeResult {
+  std::vector<int64_t> tokens;  // generated ids, stop token excluded
+  FinishReason finish_reason = FinishReason::kMaxNewTokens;
+  int64_t stop_token = -1;       // the stop id that ended the sequence (kStopToken), else -1
+  int64_t prompt_tokens = 0;     // length of the prompt
+  int64_t generated_tokens = 0;  // tokens decoded, stop token included
+  double sum_logprob = 0.0;      // sum of log p over the generated_tokens tokens
+};
+
+// Decodes every prompt; results are in the order of `prompts`. `adapter` may be null.
+absl::StatusOr<std::vector<DecodeResult>> GreedyDecode(
+    const LlamaForCausalLMImpl& model, const LoraAdapter* adapter,
+    const std::vector<std::vector<int64_t>>& prompts, const DecodeOptions& options);
+
+struct ScoreRequest {
+  std::vector<int64_t> prompt;        // non-empty
+  std::vector<int64_t> continuation;  // may be empty (score 0)
+};
+
+struct ScoreOptions {
+  int64_t max_batch_size = 16;         // pairs per forward, > 0
+  int64_t pad_token_id = 0;            // fills the right padding (never attended to)
+  std::function<bool()> is_cancelled;  // polled before every batch
+};
+
+// sum_t log p(continuation[t] | prompt, continuation[<t]) for each request, in request order.
+absl::StatusOr<std::vector<double>> ScoreContinuations(const LlamaForCausalLMImpl& model,
+                                                       const LoraAdapter* adapter,
+                                                       const std::vector<ScoreRequest>& requests,
+                                                       const ScoreOptions& options = {});
+
+}  // namespace arc
+
+#endif  // ARC_CORE_MODEL_DECODE_H_

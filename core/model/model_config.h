@@ -1,0 +1,77 @@
+// ModelConfig: the hyper-parameters of a Llama-architecture decoder, read from and written to a
+// Hugging Face `config.json`.
+//
+// Only the Llama architecture is supported (model_type "llama" or architectures
+// ["LlamaForCausalLM"]); any field whose value this implementation cannot honour (another
+// architecture, a rope_scaling type other than "llama3", attention/MLP biases, an activation other
+// than SiLU) is refused with INVALID_ARGUMENT naming the field, rather than silently computing
+// something else. Fields this code does not use (torch_dtype, transformers_version, ...) are
+// ignored.
+//
+// A plain value type: copyable and safe to share between threads.
+#ifndef ARC_CORE_MODEL_MODEL_CONFIG_H_
+#define ARC_CORE_MODEL_MODEL_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace arc {
+
+// Llama-3 frequency-dependent rope scaling (rope_scaling.rope_type == "llama3").
+struct Llama3RopeScaling {
+  double factor = 8.0;
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+  int64_t original_max_position_embeddings = 8192;
+};
+
+struct ModelConfig {
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_hidden_layers = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_key_value_heads = 0;  // config.json default: num_attention_heads
+  int64_t head_dim = 0;             // config.json default: hidden_size / num_attention_heads
+  double rms_norm_eps = 1e-6;       // Hugging Face LlamaConfig default
+  double rope_theta = 10000.0;
+  std::optional<Llama3RopeScaling> rope_scaling;  // nullopt: plain RoPE
+  int64_t max_position_embeddings = 2048;
+  bool tie_word_embeddings = false;
+  std::optional<int64_t> bos_token_id;
+  std::vector<int64_t> eos_token_ids;  // config.json: an int or a list
+  std::optional<int64_t> pad_token_id;
+
+  // Checks sizes are positive, heads divide evenly, token ids are inside the vocabulary. The
+  // message names the field, e.g. "num_attention_heads (6) must be a multiple of
+  // num_key_value_heads (4)".
+  absl::Status Validate() const;
+
+  // The Hugging Face config.json text (model_type "llama", architectures ["LlamaForCausalLM"],
+  // every field above), pretty-printed with 2-space indentation.
+  std::string ToJson() const;
+
+  // Total number of parameters of the decoder (lm_head counted only when untied).
+  int64_t NumParameters() const;
+  // Dense forward FLOPs per token at sequence position `context` (2 per multiply-add: matmuls of
+  // the projections, the LM head and attention scores/values over `context` keys).
+  double ForwardFlopsPerToken(int64_t context) const;
+};
+
+// Parses config.json text. INVALID_ARGUMENT on malformed JSON, a missing required field
+// (vocab_size, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads), a wrongly
+// typed field, an unsupported value, or a configuration that fails Validate().
+absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text);
+
+// Reads and parses a config.json file (NOT_FOUND when it does not exist).
+absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& path);
+
+}  // namespace arc
+
+#endif  // ARC_CORE_MODEL_MODEL_CONFIG_H_

@@ -1,0 +1,202 @@
+#include "core/model/tensor_io.h"
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/types/span.h"
+#include "core/data/status_macros.h"
+
+namespace arc {
+namespace {
+
+// The one place libtorch exceptions become statuses; `what` names the file or tensor.
+template <typename F>
+auto Guarded(const std::string& what, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat(what, ": libtorch error: ", e.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": out of memory"));
+  }
+}
+
+absl::Status CheckTargetDtype(std::optional<at::ScalarType> dtype) {
+  if (dtype.has_value() && !at::isFloatingType(*dtype)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target dtype ", c10::toString(*dtype), " is not a floating-point type"));
+  }
+  return absl::OkStatus();
+}
+
+std::string ShapeText(at::IntArrayRef shape) {
+  return ShapeToString(absl::Span<const int64_t>(shape.data(), shape.size()));
+}
+
+std::string Quote(const std::string& s) { return absl::StrCat("\"", s, "\""); }
+
+}  // namespace
+
+absl::StatusOr<at::ScalarType> ToScalarType(DType dtype) {
+  switch (dtype) {
+    case DType::kBool:
+      return at::kBool;
+    case DType::kU8:
+      return at::kByte;
+    case DType::kI8:
+      return at::kChar;
+    case DType::kI16:
+      return at::kShort;
+    case DType::kI32:
+      return at::kInt;
+    case DType::kI64:
+      return at::kLong;
+    case DType::kF16:
+      return at::kHalf;
+    case DType::kBF16:
+      return at::kBFloat16;
+    case DType::kF32:
+      return at::kFloat;
+    case DType::kF64:
+      return at::kDouble;
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("dtype ", DTypeName(dtype), " has no libtorch equivalent"));
+  }
+}
+
+absl::StatusOr<DType> FromScalarType(at::ScalarType type) {
+  switch (type) {
+    case at::kBool:
+      return DType::kBool;
+    case at::kByte:
+      return DType::kU8;
+    case at::kChar:
+      return DType::kI8;
+    case at::kShort:
+      return DType::kI16;
+    case at::kInt:
+      return DType::kI32;
+    case at::kLong:
+      return DType::kI64;
+    case at::kHalf:
+      return DType::kF16;
+    case at::kBFloat16:
+      return DType::kBF16;
+    case at::kFloat:
+      return DType::kF32;
+    case at::kDouble:
+      return DType::kF64;
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("libtorch dtype ", c10::toString(type), " has no safetensors equivalent"));
+  }
+}
+
+absl::StatusOr<at::Tensor> ReadTensor(const ShardedSafetensors& file, absl::string_view name,
+                                      std::optional<at::ScalarType> dtype) {
+  ARC_RETURN_IF_ERROR(CheckTargetDtype(dtype));
+  ARC_ASSIGN_OR_RETURN(const TensorView view, file.View(name));
+  const std::string what = absl::StrCat(file.ShardOf(name)->path(), ": tensor ", Quote(view.name));
+  absl::StatusOr<at::ScalarType> type = ToScalarType(view.dtype);
+  if (!type.ok()) {
+    return absl::Status(type.status().code(), absl::StrCat(what, ": ", type.status().message()));
+  }
+  return Guarded(what, [&]() -> absl::StatusOr<at::Tensor> {
+    // A copy, never from_blob over the mapping: the tensor must outlive the file, and the mapped
+    // bytes may be unaligned.
+    at::Tensor tensor = at::empty(view.shape, at::TensorOptions().dtype(*type));
+    if (view.bytes > 0) std::memcpy(tensor.data_ptr(), view.data, view.bytes);
+    if (dtype.has_value() && at::isFloatingType(*type) && *dtype != *type) {
+      tensor = tensor.to(*dtype);
+    }
+    return tensor;
+  });
+}
+
+absl::StatusOr<std::map<std::string, at::Tensor>> LoadTensors(const ShardedSafetensors& file,
+                                                              std::optional<at::ScalarType> dtype) {
+  ARC_RETURN_IF_ERROR(CheckTargetDtype(dtype));
+  std::map<std::string, at::Tensor> tensors;
+  for (const std::string& name : file.names()) {
+    ARC_ASSIGN_OR_RETURN(at::Tensor tensor, ReadTensor(file, name, dtype));
+    tensors.emplace(name, std::move(tensor));
+  }
+  return tensors;
+}
+
+absl::StatusOr<std::map<std::string, at::Tensor>> LoadTensors(const std::string& path,
+                                                              std::optional<at::ScalarType> dtype) {
+  ARC_RETURN_IF_ERROR(CheckTargetDtype(dtype));
+  ARC_ASSIGN_OR_RETURN(const ShardedSafetensors file, ShardedSafetensors::Open(path));
+  return LoadTensors(file, dtype);
+}
+
+absl::Status SaveTensors(const std::string& path, const std::map<std::string, at::Tensor>& tensors,
+                         const std::map<std::string, std::string>& metadata) {
+  return Guarded(path, [&]() -> absl::Status {
+    std::vector<at::Tensor> keep;  // owns the contiguous CPU copies while they are written
+    std::vector<TensorView> views;
+    keep.reserve(tensors.size());
+    views.reserve(tensors.size());
+    for (const auto& [name, tensor] : tensors) {
+      const std::string what = absl::StrCat(path, ": tensor ", Quote(name));
+      if (!tensor.defined()) return absl::InvalidArgumentError(what + ": undefined tensor");
+      if (tensor.layout() != at::kStrided) {
+        return absl::InvalidArgumentError(what + ": only dense (strided) tensors can be saved");
+      }
+      absl::StatusOr<DType> dtype = FromScalarType(tensor.scalar_type());
+      if (!dtype.ok()) {
+        return absl::Status(dtype.status().code(),
+                            absl::StrCat(what, ": ", dtype.status().message()));
+      }
+      at::Tensor cpu = tensor.detach().to(at::kCPU).contiguous();
+      const at::IntArrayRef sizes = cpu.sizes();
+      views.push_back(TensorView{name, *dtype, std::vector<int64_t>(sizes.begin(), sizes.end()),
+                                 cpu.data_ptr(),
+                                 static_cast<size_t>(cpu.numel()) * cpu.element_size()});
+      keep.push_back(std::move(cpu));
+    }
+    return WriteSafetensors(path, views, metadata);
+  });
+}
+
+absl::StatusOr<at::Tensor> TakeTensor(std::map<std::string, at::Tensor>& tensors,
+                                      const std::string& name, at::IntArrayRef expected_shape) {
+  const auto it = tensors.find(name);
+  if (it == tensors.end()) {
+    return absl::NotFoundError(absl::StrCat("missing tensor ", Quote(name)));
+  }
+  if (!it->second.defined()) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor ", Quote(name), ": undefined tensor"));
+  }
+  if (!it->second.sizes().equals(expected_shape)) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor ", Quote(name), ": shape ",
+                                                   ShapeText(it->second.sizes()), ", expected ",
+                                                   ShapeText(expected_shape)));
+  }
+  at::Tensor tensor = std::move(it->second);
+  tensors.erase(it);
+  return tensor;
+}
+
+absl::Status CheckAllTaken(const std::map<std::string, at::Tensor>& tensors) {
+  if (tensors.empty()) return absl::OkStatus();
+  std::vector<std::string> shown;
+  for (const auto& entry : tensors) {
+    if (shown.size() == 5) break;
+    shown.push_back(Quote(entry.first));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      tensors.size(), tensors.size() == 1 ? " unexpected tensor: " : " unexpected tensors: ",
+      absl::StrJoin(shown, ", "), tensors.size() > shown.size() ? ", ..." : ""));
+}
+
+}  // namespace arc

@@ -1,0 +1,94 @@
+// Test-time training: fits a task's LoRA adapter on its rendered TTT samples (core/ttt_data.h
+// rendered through a PromptFormat), the base model frozen and shared.
+//
+// The loop follows the MIT recipe (reference mit-ttt-pipeline.md §3.4-3.7): the adapter starts
+// from its initial state (LoraAdapter::Reset, no reload of the base); samples are shuffled each
+// epoch by a seeded generator and cut into batches of `batch_size`, right-padded (causal attention
+// needs no mask: a real token never sees a later pad); the loss is the mean cross-entropy over every
+// target token of the batch (tokens whose loss_mask is 1, predicted from the previous position);
+// gradients accumulate over `grad_accum` batches per optimizer step; AdamW with decoupled weight
+// decay; learning rate linear warmup over warmup_fraction of the steps then half-cosine to 0;
+// optional gradient-norm clipping. Only the positions that carry loss go through the LM head.
+//
+// Thread-safety: the base model is only read; the adapter is mutated and must belong to the calling
+// job. Progress and cancellation callbacks run on the calling thread, once per optimizer step.
+#ifndef ARC_CORE_SOLVE_TTT_H_
+#define ARC_CORE_SOLVE_TTT_H_
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "absl/status/statusor.h"
+#include "core/text/prompt_format.h"
+
+namespace arc {
+
+class LlamaForCausalLMImpl;
+class LoraAdapter;
+
+struct TttTrainOptions {
+  double learning_rate = 1e-4;   // peak, after warmup (the paper's effective value)
+  double weight_decay = 0.01;    // AdamW, decoupled
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double adam_eps = 1e-8;
+  int batch_size = 2;            // samples per forward, 1..256
+  int grad_accum = 1;            // batches per optimizer step, 1..64
+  int epochs = 2;                // passes over the samples, 1..100
+  int max_steps = 0;             // if > 0, stop after this many optimizer steps
+  double warmup_fraction = 0.1;  // of the optimizer steps, 0..1
+  double clip_grad_norm = 0;     // if > 0, clip the global gradient norm to this
+  uint64_t seed = 0;             // batch order
+};
+
+absl::Status ValidateTttTrainOptions(const TttTrainOptions& options);
+
+struct TttProgress {
+  int step = 0;           // optimizer steps done (1-based after the first)
+  int total_steps = 0;
+  double loss = 0;        // mean loss of this step's batches
+  double learning_rate = 0;
+  int64_t tokens = 0;     // tokens processed so far (padded batch tokens)
+};
+
+struct TttTrainStats {
+  int samples = 0;
+  int steps = 0;
+  double first_loss = 0;  // first optimizer step's loss
+  double last_loss = 0;   // last optimizer step's loss
+  int64_t tokens = 0;          // tokens through the model (with padding)
+  int64_t target_tokens = 0;   // tokens that carried loss
+  double seconds = 0;
+};
+
+// The learning rate at optimizer step `step` (0-based) of `total`: lr * (step+1)/W during the
+// W = floor(warmup_fraction * total) warmup steps (the paper's lr * s / W with s counted from 1), then
+// lr * 0.5 * (1 + cos(pi * (step - W) / (total - W))).
+double LearningRateAt(const TttTrainOptions& options, int step, int total);
+
+// Trains `adapter` (its current state is the starting point: call Reset() first for a fresh task)
+// on `samples`. Samples with no target token are skipped. CANCELLED when `is_cancelled` returns
+// true (checked before every step); INVALID_ARGUMENT for bad options or no usable sample.
+// The general loop: trains `params` (leaf tensors with requires_grad, belonging to `model` or to
+// `adapter`) with the forward pass model(tokens, adapter). TrainAdapter calls it with the adapter's
+// parameters; full fine-tuning calls it with a private copy of the base model's parameters and no
+// adapter (the caller owns that copy; the shared base is never trained).
+absl::StatusOr<TttTrainStats> TrainParameters(
+    const LlamaForCausalLMImpl& model, const LoraAdapter* adapter, std::vector<at::Tensor> params,
+    const std::vector<RenderedPrompt>& samples, const TttTrainOptions& options,
+    const std::function<void(const TttProgress&)>& progress,
+    const std::function<bool()>& is_cancelled);
+
+absl::StatusOr<TttTrainStats> TrainAdapter(const LlamaForCausalLMImpl& model,
+                                           LoraAdapter& adapter,
+                                           const std::vector<RenderedPrompt>& samples,
+                                           const TttTrainOptions& options,
+                                           const std::function<void(const TttProgress&)>& progress,
+                                           const std::function<bool()>& is_cancelled);
+
+}  // namespace arc
+
+#endif  // ARC_CORE_SOLVE_TTT_H_
