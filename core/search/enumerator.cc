@@ -27,10 +27,13 @@ struct Value {
 };
 using State = std::vector<Value>;  // train inputs first, then test inputs
 
-// The post-steps that turn a leaf into an answer-sized piece, for its program text.
+// The post-steps that turn a leaf into an answer-sized piece (kept as data; the program text is
+// only built for answers and for the pieces a stack uses).
 struct Post {
-  std::string prefix;  // e.g. "recolour_3(" or ""
-  std::string suffix;
+  bool paste = false;     // paste_out: put on a canvas of the output size at its position
+  uint8_t recolour = 0;   // recolour_c with c = recolour, 0 for none
+  bool mapped = false;    // a colour map learned from the demonstrations
+  std::array<int8_t, kNumColours> map{};
 };
 
 int64_t StateBytes(const State& s) {
@@ -38,6 +41,11 @@ int64_t StateBytes(const State& s) {
   for (const Value& v : s)
     for (const Image& i : v.items) bytes += static_cast<int64_t>(sizeof(Image) + i.cells.size());
   return bytes;
+}
+
+// Bit sets of one piece under the three masks (good and bad cells each).
+int64_t StackBytesPerPiece(int train_cells) {
+  return 3 * (2 * 8 * ((train_cells + 63) / 64) + 64);
 }
 
 uint64_t HashState(const State& s) {
@@ -86,6 +94,13 @@ class Searcher {
   EnumerateResult Run() {
     PredictTestSizes();
     ConstantAnswer();
+    stack_ = test_size_known_ && limits_.max_stack_steps >= 2;
+    int train_cells = 0;
+    for (const Image& t : targets_) train_cells += t.area();
+    piece_cells_ = train_cells;
+    for (int t = 0; t < num_test_; ++t)
+      piece_cells_ += std::max(0, contexts_[num_train_ + t].out_w * contexts_[num_train_ + t].out_h);
+    piece_limit_ = static_cast<size_t>(kMaxStackBytes / StackBytesPerPiece(train_cells));
     State root;
     for (const Image& in : inputs_) root.push_back({false, {in}});
     seen_.insert(HashState(root));
@@ -148,7 +163,8 @@ class Searcher {
   struct Piece {
     std::vector<uint8_t> cells;  // train targets' sizes then predicted test sizes, concatenated
     double cost;
-    std::string program;
+    std::vector<int16_t> path;
+    Post post;
   };
 
   bool Stop() {
@@ -330,28 +346,19 @@ class Searcher {
       imgs[e] = ToOrigin(s[e].items[0]);
       fits = fits && Fits(imgs[e], static_cast<int>(e));
     }
-    std::optional<std::string> text;
-    auto program = [&]() -> const std::string& {
-      if (!text) text = ProgramText(path);
-      return *text;
-    };
-    Variants(imgs, depth, fits, [&](const Post& post) {
-      return absl::StrCat(post.prefix, program(), post.suffix);
-    });
-    if (!fits && test_size_known_ && paste_out_ >= 0) {
+    Post post;
+    Variants(imgs, depth, fits, path, post);
+    if (!fits && test_size_known_) {
       // The state at its position on a canvas of the output size (an object put back in place).
-      bool any_outside = false;
+      bool blank = false;
       for (size_t e = 0; e < s.size(); ++e) {
         const ExampleContext& c = contexts_[e];
         imgs[e] = PasteOnCanvas(s[e].items[0], c.out_w, c.out_h);
-        any_outside = any_outside || std::all_of(imgs[e].cells.begin(), imgs[e].cells.end(),
-                                                 [](uint8_t v) { return v == 0; });
+        blank = blank || std::all_of(imgs[e].cells.begin(), imgs[e].cells.end(),
+                                     [](uint8_t v) { return v == 0; });
       }
-      if (!any_outside) {
-        Variants(imgs, depth + 1, true, [&](const Post& post) {
-          return absl::StrCat(post.prefix, "paste_out(", program(), ")", post.suffix);
-        });
-      }
+      post.paste = true;
+      if (!blank) Variants(imgs, depth + 1, true, path, post);
     }
   }
 
@@ -360,40 +367,59 @@ class Searcher {
     return img.w == c.out_w && img.h == c.out_h;
   }
 
-  // The leaf itself, recoloured to each colour every output has, and through a learned colour map.
-  template <typename TextFn>
-  void Variants(const std::vector<Image>& imgs, double cost, bool fits, TextFn text) {
-    Record(imgs, cost, {}, &text);
-    if (!fits) return;
-    for (uint8_t c : output_colours_) {
-      std::vector<Image> recoloured(imgs.size());
-      for (size_t e = 0; e < imgs.size(); ++e) recoloured[e] = Recolour(imgs[e], c);
-      Record(recoloured, cost + 1, {absl::StrCat("recolour_", c, "("), ")"}, &text);
+  std::string Text(const std::vector<int16_t>& path, const Post& post) const {
+    std::string text = ProgramText(path);
+    if (post.paste) text = absl::StrCat("paste_out(", text, ")");
+    if (post.recolour) text = absl::StrCat("recolour_", post.recolour, "(", text, ")");
+    if (post.mapped) {
+      std::string table;
+      for (int c = 0; c < kNumColours; ++c)
+        if (post.map[c] != -1 && post.map[c] != c)
+          absl::StrAppend(&table, table.empty() ? "" : ",", c, ">", post.map[c]);
+      text = absl::StrCat("colour_map[", table, "](", text, ")");
     }
-    std::array<int, kNumColours> map;
+    return text;
+  }
+
+  // The leaf itself, recoloured to each colour every output has, and through a learned colour map.
+  void Variants(const std::vector<Image>& imgs, double cost, bool fits,
+                const std::vector<int16_t>& path, Post post) {
+    Record(imgs, cost, path, post);
+    if (!fits) return;
+    std::vector<Image> changed = imgs;
+    for (uint8_t c : output_colours_) {
+      for (size_t e = 0; e < imgs.size(); ++e)
+        for (size_t k = 0; k < imgs[e].cells.size(); ++k)
+          changed[e].cells[k] = imgs[e].cells[k] ? c : 0;
+      post.recolour = c;
+      Record(changed, cost + 1, path, post);
+    }
+    post.recolour = 0;
+    std::array<int8_t, kNumColours> map;
     map.fill(-1);
     bool changes = false;
     for (int i = 0; i < num_train_; ++i)
       for (size_t k = 0; k < imgs[i].cells.size(); ++k) {
-        int& m = map[imgs[i].cells[k]];
-        const int want = targets_[i].cells[k];
+        int8_t& m = map[imgs[i].cells[k]];
+        const int8_t want = static_cast<int8_t>(targets_[i].cells[k]);
         if (m == -1) m = want;
         if (m != want) return;
         changes = changes || want != imgs[i].cells[k];
       }
     if (!changes) return;
-    std::vector<Image> mapped = imgs;
-    std::string table;
-    for (int c = 0; c < kNumColours; ++c)
-      if (map[c] != -1 && map[c] != c) absl::StrAppend(&table, table.empty() ? "" : ",", c, ">", map[c]);
-    for (Image& img : mapped)
-      for (uint8_t& v : img.cells) v = map[v] == -1 ? v : static_cast<uint8_t>(map[v]);
-    Record(mapped, cost + 1, {absl::StrCat("colour_map[", table, "]("), ")"}, &text);
+    for (size_t e = 0; e < imgs.size(); ++e)
+      for (size_t k = 0; k < imgs[e].cells.size(); ++k) {
+        const uint8_t v = imgs[e].cells[k];
+        changed[e].cells[k] = map[v] == -1 ? v : static_cast<uint8_t>(map[v]);
+      }
+    post.mapped = true;
+    post.map = map;
+    Record(changed, cost + 1, path, post);
   }
 
   // Checks a leaf against the demonstrations; keeps it as a solution, a partial answer or a piece.
-  template <typename TextFn>
-  void Record(const std::vector<Image>& imgs, double cost, const Post& post, TextFn* text) {
+  void Record(const std::vector<Image>& imgs, double cost, const std::vector<int16_t>& path,
+              const Post& post) {
     int explained = 0;
     bool sized = true;
     for (int i = 0; i < num_train_; ++i) {
@@ -407,11 +433,10 @@ class Searcher {
                    img.h <= kArcMaxSide;
       sized = sized && Fits(img, num_train_ + t);
     }
-    auto program_text = [&]() -> std::string { return (*text)(post); };
     if (explained == num_train_ && valid_test) {
       if (!found_hashes_.insert(TestHash(imgs)).second) return;
       ++num_full_;
-      found_.push_back(MakeFound(imgs, program_text(), explained, cost));
+      found_.push_back(MakeFound(imgs, Text(path, post), explained, cost));
       return;
     }
     if (explained > 0 && valid_test && num_full_ == 0) {
@@ -421,14 +446,14 @@ class Searcher {
             return f.explained < explained || (f.explained == explained && f.cost > cost);
           });
       if (better && found_hashes_.insert(TestHash(imgs)).second) {
-        partial_.push_back(MakeFound(imgs, program_text(), explained, cost));
+        partial_.push_back(MakeFound(imgs, Text(path, post), explained, cost));
         std::stable_sort(partial_.begin(), partial_.end(), [](const Found& a, const Found& b) {
           return std::tie(b.explained, a.cost, a.order) < std::tie(a.explained, b.cost, b.order);
         });
         if (static_cast<int>(partial_.size()) > kMaxPartial) partial_.pop_back();
       }
     }
-    if (sized && test_size_known_ && num_full_ == 0) AddPiece(imgs, cost, program_text);
+    if (sized && test_size_known_ && num_full_ == 0 && stack_) AddPiece(imgs, cost, path, post);
   }
 
   uint64_t TestHash(const std::vector<Image>& imgs) const {
@@ -448,16 +473,18 @@ class Searcher {
     return f;
   }
 
-  template <typename TextFn>
-  void AddPiece(const std::vector<Image>& imgs, double cost, TextFn& text) {
+  void AddPiece(const std::vector<Image>& imgs, double cost, const std::vector<int16_t>& path,
+                const Post& post) {
     uint64_t h = 0;
     for (const Image& i : imgs) h = h * 0x100000001b3ull + i.Hash();
-    if (!piece_hashes_.insert(h).second) return;
+    if (pieces_.size() >= piece_limit_ || !piece_hashes_.insert(h).second) return;
     Piece piece;
+    piece.cells.reserve(piece_cells_);
     for (const Image& i : imgs) piece.cells.insert(piece.cells.end(), i.cells.begin(), i.cells.end());
     piece.cost = cost;
-    piece.program = text();
-    bytes_ += static_cast<int64_t>(piece.cells.size() + piece.program.size() + sizeof(Piece) + 16);
+    piece.path = path;
+    piece.post = post;
+    bytes_ += static_cast<int64_t>(piece.cells.size() + path.size() * 2 + sizeof(Piece) + 32);
     stats_.peak_bytes = std::max(stats_.peak_bytes, bytes_);
     pieces_.push_back(std::move(piece));
   }
@@ -474,9 +501,7 @@ class Searcher {
       std::vector<uint64_t> good, bad;
     };
     static const char* const kMaskName[] = {"nonzero", "zero", "all"};
-    const int64_t per_piece = 3 * 2 * words * 8 + 3 * 64;
-    const size_t max_pieces =
-        std::min<size_t>(pieces_.size(), static_cast<size_t>(kMaxStackBytes / per_piece));
+    const size_t max_pieces = pieces_.size();
     std::vector<Layer> layers;
     for (size_t p = 0; p < max_pieces; ++p) {
       if ((p & 255) == 0 && absl::Now() >= limits_.deadline) return;
@@ -540,7 +565,8 @@ class Searcher {
         const bool in_mask = layer.mask == 2 || (layer.mask == 0) == (have != 0);
         if (in_mask && canvas[k] < 0) canvas[k] = have;
       }
-      absl::StrAppend(&program, step ? "; " : "", piece.program, "@", kMaskName[layer.mask]);
+      absl::StrAppend(&program, step ? "; " : "", Text(piece.path, piece.post), "@",
+                      kMaskName[layer.mask]);
       cost += piece.cost + 1;
       const bool done = std::all_of(unknown.begin(), unknown.end(), [](uint64_t w) { return !w; });
       if (!done) continue;
@@ -558,6 +584,7 @@ class Searcher {
       const std::string text = absl::StrCat("stack(", program, ")");
       ++num_full_;
       found_.push_back(MakeFound(imgs, text, num_train_, cost));
+      found_.back().stacked = true;
       return;
     }
   }
@@ -573,6 +600,9 @@ class Searcher {
   std::vector<int> enumerated_;
   int overlay_growing_ = -1, paste_out_ = -1;
   bool test_size_known_ = false;
+  bool stack_ = false;          // pieces are collected for stacking
+  size_t piece_cells_ = 0;      // cells of one piece (all examples)
+  size_t piece_limit_ = 0;      // pieces the stacking bit sets have room for
   bool stopped_ = false;
   int64_t bytes_ = 0;
   int num_full_ = 0;

@@ -47,6 +47,7 @@ struct Found {
   int explained = 0;      // demonstrations reproduced exactly
   double cost = 0;        // description length: primitives, post-steps and stacked layers
   int64_t order = 0;      // discovery order (ties)
+  bool stacked = false;   // made by stacking pieces rather than by one program
 };
 
 struct EnumerateStats {

@@ -36,7 +36,7 @@ struct Image {
   // The colour at (r, c) or 0 outside the image.
   uint8_t get(int r, int c) const { return r < 0 || c < 0 || r >= h || c >= w ? 0 : at(r, c); }
 
-  // 64-bit hash of offset, size and cells (FNV-1a style mixing; the same on every run).
+  // 64-bit hash of offset, size and cells (multiplicative mixing; the same on every run).
   uint64_t Hash() const;
 
   friend bool operator==(const Image& a, const Image& b) {

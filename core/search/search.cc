@@ -56,12 +56,7 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
   const int num_views = static_cast<int>(views->size());
   const int threads = std::min(options.threads, num_views);
 
-  // Views run in rounds of `threads`; each gets an equal share of the budget so that a later round
-  // is not starved by an earlier one. Stacking gets the last fifth of each share.
-  const int rounds = (num_views + threads - 1) / threads;
-  const absl::Duration share = options.time_budget / rounds;
   EnumerateLimits base;
-  base.max_depth = options.max_depth;
   base.max_nodes = options.max_nodes;
   base.max_bytes = options.max_memory_bytes / threads;
   base.max_stack_steps = options.max_stack_steps;
@@ -75,23 +70,48 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
     }
     return false;
   };
-  std::vector<EnumerateResult> results(num_views);
-  std::atomic<int> next_view{0};
-  auto worker = [&]() {
-    for (int v = next_view++; v < num_views; v = next_view++) {
-      const int round = v / threads;
-      EnumerateLimits limits = base;
-      const absl::Time view_start = std::max(absl::Now(), start + share * round);
-      limits.deadline = std::min(view_start + share, start + options.time_budget);
-      limits.enumerate_deadline = view_start + share * 0.8;
-      std::function<bool()> stop = should_stop;
-      results[v] = Enumerate((*views)[v].task, limits, stop);
-    }
+  // One pass enumerates every view to `depth` between `from` and `to`. Views run in rounds of
+  // `threads`; each gets an equal share of the time so that a later round is not starved by an
+  // earlier one, and stacking gets the last fifth of each share.
+  auto run_pass = [&](int depth, absl::Time from, absl::Time to) {
+    std::vector<EnumerateResult> results(num_views);
+    const int rounds = (num_views + threads - 1) / threads;
+    const absl::Duration share = (to - from) / rounds;
+    std::atomic<int> next_view{0};
+    auto worker = [&]() {
+      for (int v = next_view++; v < num_views; v = next_view++) {
+        EnumerateLimits limits = base;
+        limits.max_depth = depth;
+        const absl::Time view_start = std::max(absl::Now(), from + share * (v / threads));
+        limits.deadline = std::min(view_start + share, to);
+        limits.enumerate_deadline = std::min(view_start + share * 0.8, to);
+        std::function<bool()> stop = should_stop;
+        results[v] = Enumerate((*views)[v].task, limits, stop);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (std::thread& t : pool) t.join();
+    return results;
   };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (std::thread& t : pool) t.join();
+  // Iterative deepening: depth 2 first (most answers, a small fraction of the time), then the full
+  // depth with the time left unless a single program already explains the task.
+  const int demos = static_cast<int>(task.train.size());
+  const absl::Time end = start + options.time_budget;
+  std::vector<EnumerateResult> results = run_pass(std::min(2, options.max_depth), start, end);
+  auto single_program = [&](const std::vector<EnumerateResult>& rs) {
+    for (const EnumerateResult& r : rs)
+      for (const Found& f : r.found)
+        if (f.explained == demos && !f.stacked) return true;
+    return false;
+  };
+  int passes = 1;
+  if (options.max_depth > 2 && !cancelled && !single_program(results) && absl::Now() < end) {
+    std::vector<EnumerateResult> deeper = run_pass(options.max_depth, absl::Now(), end);
+    for (EnumerateResult& r : deeper) results.push_back(std::move(r));
+    passes = 2;
+  }
   if (cancelled) return absl::CancelledError("search cancelled");
 
   SearchResult result;
@@ -103,21 +123,22 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
     int view;
   };
   std::vector<Ranked> ranked;
-  for (int v = 0; v < num_views; ++v) {
+  for (int v = 0; v < static_cast<int>(results.size()); ++v) {
     const EnumerateStats& s = results[v].stats;
     result.stats.programs_tried += s.programs_tried;
     result.stats.nodes += s.nodes;
     result.stats.pieces += s.pieces;
     result.stats.stopped_early = result.stats.stopped_early || s.stopped_early;
-    result.stats.depth_completed = std::min(result.stats.depth_completed, s.depth_completed);
+    if (v >= num_views * (passes - 1))
+      result.stats.depth_completed = std::min(result.stats.depth_completed, s.depth_completed);
     peak = std::max(peak, s.peak_bytes);
     for (const Found& f : results[v].found) ranked.push_back({&f, v});
   }
   result.stats.peak_bytes = peak * threads;
-  const int demos = static_cast<int>(task.train.size());
   std::stable_sort(ranked.begin(), ranked.end(), [&](const Ranked& a, const Ranked& b) {
     const bool fa = a.found->explained == demos, fb = b.found->explained == demos;
     if (fa != fb) return fa;
+    if (fa && a.found->stacked != b.found->stacked) return !a.found->stacked;
     if (!fa && a.found->explained != b.found->explained)
       return a.found->explained > b.found->explained;
     return std::tie(a.found->cost, a.view, a.found->order) <
@@ -129,7 +150,7 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
     std::vector<SearchCandidate>& out = result.tests[t];
     for (const Ranked& r : ranked) {
       if (static_cast<int>(out.size()) >= options.max_candidates) break;
-      const TaskView& view = (*views)[r.view];
+      const TaskView& view = (*views)[r.view % num_views];
       Grid grid = view.ToTaskFrame(r.found->test_outputs[t], static_cast<int>(t));
       if (std::any_of(out.begin(), out.end(),
                       [&](const SearchCandidate& c) { return c.output == grid; }))
