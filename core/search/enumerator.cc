@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/search/dsl.h"
@@ -242,6 +243,15 @@ class Searcher {
       auto set = [&](int t, int v) {
         (width ? contexts_[num_train_ + t].out_w : contexts_[num_train_ + t].out_h) = v;
       };
+      // The input's own size first, then a constant, then other linear rules.
+      bool same = true;
+      for (int i = 0; i < num_train_; ++i)
+        same = same && out_of(i) == (width ? inputs_[i].w : inputs_[i].h);
+      if (same) {
+        for (int t = 0; t < num_test_; ++t)
+          set(t, width ? inputs_[num_train_ + t].w : inputs_[num_train_ + t].h);
+        return true;
+      }
       bool constant = true;
       for (int i = 1; i < num_train_; ++i) constant = constant && out_of(i) == out_of(0);
       if (constant) {
@@ -332,7 +342,7 @@ class Searcher {
       if (targets_[i] != targets_[0]) return;
     std::vector<Image> imgs(num_train_ + num_test_, targets_[0]);
     ++num_full_;
-    found_hashes_.insert(TestHash(imgs));
+    found_index_.insert({TestHash(imgs), found_.size()});
     found_.push_back(MakeFound(imgs, "constant", num_train_, 0.5));
   }
 
@@ -434,7 +444,17 @@ class Searcher {
       sized = sized && Fits(img, num_train_ + t);
     }
     if (explained == num_train_ && valid_test) {
-      if (!found_hashes_.insert(TestHash(imgs)).second) return;
+      // One entry per distinct test answer, carrying its cheapest program (the enumeration order
+      // is by depth, but post-steps can make a shallower program cost more).
+      const auto [it, inserted] = found_index_.insert({TestHash(imgs), found_.size()});
+      if (!inserted) {
+        Found& f = found_[it->second];
+        if (cost < f.cost) {
+          f.cost = cost;
+          f.program = Text(path, post);
+        }
+        return;
+      }
       ++num_full_;
       found_.push_back(MakeFound(imgs, Text(path, post), explained, cost));
       return;
@@ -445,7 +465,7 @@ class Searcher {
           std::any_of(partial_.begin(), partial_.end(), [&](const Found& f) {
             return f.explained < explained || (f.explained == explained && f.cost > cost);
           });
-      if (better && found_hashes_.insert(TestHash(imgs)).second) {
+      if (better && partial_hashes_.insert(TestHash(imgs)).second) {
         partial_.push_back(MakeFound(imgs, Text(path, post), explained, cost));
         std::stable_sort(partial_.begin(), partial_.end(), [](const Found& a, const Found& b) {
           return std::tie(b.explained, a.cost, a.order) < std::tie(a.explained, b.cost, b.order);
@@ -607,7 +627,10 @@ class Searcher {
   int64_t bytes_ = 0;
   int num_full_ = 0;
   int64_t order_ = 0;
-  absl::flat_hash_set<uint64_t> seen_, found_hashes_, piece_hashes_;
+  // Test-output hashes of the solutions and of the partial answers (kept apart: a partial answer
+  // must not hide a solution with the same test output).
+  absl::flat_hash_set<uint64_t> seen_, partial_hashes_, piece_hashes_;
+  absl::flat_hash_map<uint64_t, size_t> found_index_;
   std::vector<Found> found_, partial_;
   std::vector<Piece> pieces_;
   EnumerateStats stats_;

@@ -1,6 +1,7 @@
 #include "core/search/image.h"
 
 #include <cstring>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 
@@ -48,8 +49,15 @@ Grid ToGrid(const Image& image) {
 Image ParseImage(const std::string& text) {
   Image image;
   if (text.empty()) return image;
+  std::string_view cells = text;
+  if (cells[0] == '@') {
+    const size_t comma = cells.find(','), space = cells.find(' ');
+    image.x = std::stoi(std::string(cells.substr(1, comma - 1)));
+    image.y = std::stoi(std::string(cells.substr(comma + 1, space - comma - 1)));
+    cells = cells.substr(space + 1);
+  }
   int cols = -1, rows = 0, current = 0;
-  for (char ch : text) {
+  for (char ch : cells) {
     if (ch == '/') {
       cols = current;
       current = 0;

@@ -48,8 +48,9 @@ struct Image {
 // Conversions at the boundary. FromGrid puts the image at (0, 0); ToGrid drops the offset.
 Image FromGrid(const Grid& grid);
 Grid ToGrid(const Image& image);
-// Parses "012/340" (rows separated by '/', one digit per cell) at offset (0, 0); tests and docs use
-// it. An empty string gives the empty image. Characters other than digits and '/' are not allowed.
+// Parses "012/340" (rows separated by '/', one digit per cell), optionally preceded by "@x,y " for
+// the offset (else (0, 0)); tests and docs use it. An empty string gives the empty image. The text
+// must be well formed (this is not an input boundary).
 Image ParseImage(const std::string& text);
 // The inverse of ParseImage, with "@x,y " in front when the offset is not (0, 0).
 std::string ImageToString(const Image& image);

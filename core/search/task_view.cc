@@ -29,19 +29,20 @@ Grid MapGrid(const Grid& g, const ColourTable& t) {
   return out;
 }
 
-// The colours kept as they are: 0, colours no input has (they belong to the rule, not to the
-// example), and colours every input has (fixed roles such as a separator colour).
+// The colours kept as they are: 0, colours that outputs use and no input has (they belong to the
+// rule, not to the example), and colours every input has (fixed roles such as a separator colour).
 uint32_t FixedColours(const Task& task) {
-  uint32_t any_input = 0, every_input = (1u << kNumColours) - 1;
+  uint32_t any_input = 0, any_output = 0, every_input = (1u << kNumColours) - 1;
   for (const Example& e : task.train) {
     any_input |= GridColours(e.input);
+    any_output |= GridColours(e.output);
     every_input &= GridColours(e.input);
   }
   for (const TestCase& t : task.test) {
     any_input |= GridColours(t.input);
     every_input &= GridColours(t.input);
   }
-  return 1u | (~any_input & ((1u << kNumColours) - 1)) | every_input;
+  return 1u | (any_output & ~any_input) | every_input;
 }
 
 // The colour-normalised task, or nullopt when an output needs a varying colour its input lacks or
