@@ -3,10 +3,12 @@
 //
 // SearchProgram runs one enumeration (core/search/enumerator.h) per view of the task
 // (core/search/task_view.h: the task itself, flipped copies, colour-normalised copies), on up to
-// `threads` threads, and merges their answers by one rule: answers that explain every demonstration
-// first, by description length (cost), then by view order, then by discovery order; then answers
-// that explain some demonstrations, most first. Each test input gets its distinct answers in that
-// order; candidates[0] and candidates[1] are the pass@2 attempts.
+// `threads` threads: every view to depth 2 first, then every view to max_depth with the time left
+// unless a single program already explains every demonstration. Answers are merged by one rule:
+// single programs that explain every demonstration first, by description length (cost); then
+// stacked answers that explain every demonstration, by cost; then answers that explain some
+// demonstrations, most first; ties by pass, view order, then discovery order. Each test input gets
+// its distinct answers in that order; candidates[0] and candidates[1] are the pass@2 attempts.
 //
 // Determinism: with the default limits on a task that finishes within its time budget the result
 // depends only on the task and the options (views run in parallel but are merged in view order).
