@@ -1,7 +1,6 @@
 // The search's Image: conversions, text form, hashing and colour summaries.
-#include "core/search/image.h"
-
 #include "core/data/grid.h"
+#include "core/search/image.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 

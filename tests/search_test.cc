@@ -96,7 +96,8 @@ TEST(SearchTest, ConstantOutputsAreAnswered) {
 TEST(SearchTest, StacksPiecesWhenNoSingleProgramFits) {
   // Enclosed cells become 4, the rest stays: the input painted over a recoloured hole mask.
   Task t;
-  t.train = {{G({{1, 1, 1, 0}, {1, 0, 1, 0}, {1, 1, 1, 0}}), G({{1, 1, 1, 0}, {1, 4, 1, 0}, {1, 1, 1, 0}})},
+  t.train = {{G({{1, 1, 1, 0}, {1, 0, 1, 0}, {1, 1, 1, 0}}),
+              G({{1, 1, 1, 0}, {1, 4, 1, 0}, {1, 1, 1, 0}})},
              {G({{0, 2, 2, 2, 2}, {0, 2, 0, 0, 2}, {0, 2, 2, 2, 2}}),
               G({{0, 2, 2, 2, 2}, {0, 2, 4, 4, 2}, {0, 2, 2, 2, 2}})},
              {G({{5, 5, 5}, {5, 0, 5}, {5, 0, 5}, {5, 5, 5}, {0, 0, 0}}),

@@ -25,9 +25,7 @@ int CountNonzero(const Image& img) {
   return n;
 }
 
-int NumColours(const Image& img) {
-  return __builtin_popcount(ColourMask(img) & ~1u);
-}
+int NumColours(const Image& img) { return __builtin_popcount(ColourMask(img) & ~1u); }
 
 // The most (or least) frequent non-zero colour, -1 when there is none; ties go to the lower colour.
 int FrequentColour(const Image& img, bool most) {
@@ -209,10 +207,14 @@ Image MergeRepeatedLines(const Image& img) {
 Image Half(const Image& img, int id) {
   const int hw = img.w / 2, hh = img.h / 2;
   switch (id) {
-    case 0: return hw ? SubImage(img, 0, 0, img.h, hw) : Image();
-    case 1: return hw ? SubImage(img, 0, img.w - hw, img.h, hw) : Image();
-    case 2: return hh ? SubImage(img, 0, 0, hh, img.w) : Image();
-    default: return hh ? SubImage(img, img.h - hh, 0, hh, img.w) : Image();
+    case 0:
+      return hw ? SubImage(img, 0, 0, img.h, hw) : Image();
+    case 1:
+      return hw ? SubImage(img, 0, img.w - hw, img.h, hw) : Image();
+    case 2:
+      return hh ? SubImage(img, 0, 0, hh, img.w) : Image();
+    default:
+      return hh ? SubImage(img, img.h - hh, 0, hh, img.w) : Image();
   }
 }
 
@@ -588,13 +590,27 @@ Image CombineParts(const Image& img, bool vertical, int op) {
   for (size_t i = 0; i < out.cells.size(); ++i) {
     const bool x = a.cells[i] != 0, y = b.cells[i] != 0;
     switch (op) {
-      case 0: out.cells[i] = x && y; break;
-      case 1: out.cells[i] = x || y; break;
-      case 2: out.cells[i] = x != y; break;
-      case 3: out.cells[i] = !x && !y; break;
-      case 4: out.cells[i] = x && !y; break;
-      case 5: out.cells[i] = y ? b.cells[i] : a.cells[i]; break;
-      default: out.cells[i] = x ? a.cells[i] : b.cells[i]; break;
+      case 0:
+        out.cells[i] = x && y;
+        break;
+      case 1:
+        out.cells[i] = x || y;
+        break;
+      case 2:
+        out.cells[i] = x != y;
+        break;
+      case 3:
+        out.cells[i] = !x && !y;
+        break;
+      case 4:
+        out.cells[i] = x && !y;
+        break;
+      case 5:
+        out.cells[i] = y ? b.cells[i] : a.cells[i];
+        break;
+      default:
+        out.cells[i] = x ? a.cells[i] : b.cells[i];
+        break;
     }
   }
   return out;
@@ -672,26 +688,47 @@ std::vector<Image> ObjectsOnBackground(const Image& img) {
 
 // The criteria a list item is ranked by (higher is better for "max").
 enum Criterion {
-  kPixels, kFewPixels, kArea, kSmallArea, kColours, kFewColours, kTop, kBottom, kLeft, kRight,
-  kDensity, kNumCriteria
+  kPixels,
+  kFewPixels,
+  kArea,
+  kSmallArea,
+  kColours,
+  kFewColours,
+  kTop,
+  kBottom,
+  kLeft,
+  kRight,
+  kDensity,
+  kNumCriteria
 };
-const char* const kCriterionName[] = {"largest", "smallest", "largest_box", "smallest_box",
-                                      "most_colours", "fewest_colours", "topmost", "bottommost",
-                                      "leftmost", "rightmost", "densest"};
+const char* const kCriterionName[] = {
+    "largest", "smallest",   "largest_box", "smallest_box", "most_colours", "fewest_colours",
+    "topmost", "bottommost", "leftmost",    "rightmost",    "densest"};
 
 int64_t Score(const Image& o, int crit) {
   switch (crit) {
-    case kPixels: return CountNonzero(o);
-    case kFewPixels: return -CountNonzero(o);
-    case kArea: return o.area();
-    case kSmallArea: return -o.area();
-    case kColours: return NumColours(o);
-    case kFewColours: return -NumColours(o);
-    case kTop: return -o.y;
-    case kBottom: return o.y + o.h;
-    case kLeft: return -o.x;
-    case kRight: return o.x + o.w;
-    default: return o.area() ? 1000 * CountNonzero(o) / o.area() : 0;
+    case kPixels:
+      return CountNonzero(o);
+    case kFewPixels:
+      return -CountNonzero(o);
+    case kArea:
+      return o.area();
+    case kSmallArea:
+      return -o.area();
+    case kColours:
+      return NumColours(o);
+    case kFewColours:
+      return -NumColours(o);
+    case kTop:
+      return -o.y;
+    case kBottom:
+      return o.y + o.h;
+    case kLeft:
+      return -o.x;
+    case kRight:
+      return o.x + o.w;
+    default:
+      return o.area() ? 1000 * CountNonzero(o) / o.area() : 0;
   }
 }
 
@@ -730,8 +767,8 @@ Image PickUnique(const std::vector<Image>& v, bool by_colours) {
   std::vector<int> count(v.size(), 0);
   for (size_t i = 0; i < v.size(); ++i)
     for (size_t j = 0; j < v.size(); ++j) {
-      const bool same =
-          by_colours ? (ColourMask(v[i]) & ~1u) == (ColourMask(v[j]) & ~1u) : SameContent(v[i], v[j]);
+      const bool same = by_colours ? (ColourMask(v[i]) & ~1u) == (ColourMask(v[j]) & ~1u)
+                                   : SameContent(v[i], v[j]);
       count[i] += same;
     }
   int found = -1;
@@ -830,9 +867,9 @@ class Builder {
   // Context-free image -> image.
   void Simple(std::string name, std::string group, std::function<Image(const Image&)> f,
               bool enumerated = true) {
-    Unary(std::move(name), std::move(group),
-          [f = std::move(f)](const Image& img, const ExampleContext&) { return f(img); },
-          enumerated);
+    Unary(
+        std::move(name), std::move(group),
+        [f = std::move(f)](const Image& img, const ExampleContext&) { return f(img); }, enumerated);
   }
   void Split(std::string name, std::function<std::vector<Image>(const Image&)> f) {
     Primitive p;
@@ -887,19 +924,21 @@ std::vector<Primitive> BuildDsl() {
            [](const Image& i) { return KeepColour(i, FrequentColour(i, false)); });
   b.Simple("erase_major", "colour",
            [](const Image& i) { return EraseColour(i, FrequentColour(i, true)); });
-  b.Simple("major_colour", "colour", [](const Image& i) { return OneCell(FrequentColour(i, true)); });
+  b.Simple("major_colour", "colour",
+           [](const Image& i) { return OneCell(FrequentColour(i, true)); });
   b.Simple("minor_colour", "colour",
            [](const Image& i) { return OneCell(FrequentColour(i, false)); });
   b.Simple("swap_colours", "colour", SwapTwoColours);
   b.Simple("fill_background", "colour", FillBackground);
   b.Simple("background_to_0", "colour", MajorityToBackground);
   for (int c = 1; c < kNumColours; ++c)
-    b.Simple(absl::StrCat("recolour_", c), "colour",
-             [c](const Image& i) { return Recolour(i, static_cast<uint8_t>(c)); },
-             /*enumerated=*/false);
+    b.Simple(
+        absl::StrCat("recolour_", c), "colour",
+        [c](const Image& i) { return Recolour(i, static_cast<uint8_t>(c)); },
+        /*enumerated=*/false);
 
-  static const char* const kDihedral[] = {"",         "rot90",   "rot180",    "rot270",
-                                          "flip_ud",  "flip_lr", "transpose", "anti_transpose"};
+  static const char* const kDihedral[] = {"",        "rot90",   "rot180",    "rot270",
+                                          "flip_ud", "flip_lr", "transpose", "anti_transpose"};
   for (int d = 1; d < 8; ++d)
     b.Simple(kDihedral[d], "geometry", [d](const Image& i) { return Dihedral(i, d); });
   b.Simple("to_origin", "geometry", ToOrigin);
@@ -916,7 +955,8 @@ std::vector<Primitive> BuildDsl() {
   b.Simple("pad", "geometry", [](const Image& i) { return Pad(i, 1); });
   b.Simple("unpad", "geometry", Unpad);
   for (int k = 2; k <= 3; ++k) {
-    b.Simple(absl::StrCat("scale_", k), "geometry", [k](const Image& i) { return ScaleUp(i, k, k); });
+    b.Simple(absl::StrCat("scale_", k), "geometry",
+             [k](const Image& i) { return ScaleUp(i, k, k); });
     b.Simple(absl::StrCat("downscale_", k), "geometry",
              [k](const Image& i) { return ScaleDown(i, k); });
   }
@@ -969,10 +1009,9 @@ std::vector<Primitive> BuildDsl() {
 
   // Rays: bit k of the mask is direction k of Smear.
   static const std::pair<const char*, int> kSmear[] = {
-      {"smear_r", 1},      {"smear_l", 2},        {"smear_d", 4},   {"smear_u", 8},
-      {"smear_h", 3},      {"smear_v", 12},       {"smear_hv", 15}, {"smear_dr", 16},
-      {"smear_dl", 32},    {"smear_ur", 64},      {"smear_ul", 128}, {"smear_diag", 240},
-      {"smear_all", 255}};
+      {"smear_r", 1},    {"smear_l", 2},      {"smear_d", 4},    {"smear_u", 8},   {"smear_h", 3},
+      {"smear_v", 12},   {"smear_hv", 15},    {"smear_dr", 16},  {"smear_dl", 32}, {"smear_ur", 64},
+      {"smear_ul", 128}, {"smear_diag", 240}, {"smear_all", 255}};
   for (const auto& [name, dirs] : kSmear)
     b.Simple(name, "drawing", [dirs = dirs](const Image& i) { return Smear(i, dirs); });
   b.Simple("connect_h", "drawing", [](const Image& i) { return Connect(i, 0); });
@@ -1041,9 +1080,8 @@ std::vector<Primitive> BuildDsl() {
     });
     return out;
   });
-  b.Filter("reverse", [](const std::vector<Image>& v) {
-    return std::vector<Image>(v.rbegin(), v.rend());
-  });
+  b.Filter("reverse",
+           [](const std::vector<Image>& v) { return std::vector<Image>(v.rbegin(), v.rend()); });
   return b.Take();
 }
 

@@ -2,9 +2,9 @@
 //
 // Every primitive has one of four signatures: image -> image, image -> list, list -> image or
 // list -> list. Parameters are enumerated into separate primitives (keep_3 keeps colour 3, smear_r
-// smears right, ...), so a program is a chain of parameter-free steps and its text is a nested call,
-// e.g. "crop(largest(objects8(x)))". A primitive that does not apply returns the empty image (or an
-// empty list): the search treats that as a dead branch.
+// smears right, ...), so a program is a chain of parameter-free steps and its text is a nested
+// call, e.g. "crop(largest(objects8(x)))". A primitive that does not apply returns the empty image
+// (or an empty list): the search treats that as a dead branch.
 //
 // The few primitives that need a canvas size read it from an ExampleContext: the size of the
 // example's input and the output size the search predicted from the demonstrations (out_w/out_h
@@ -28,7 +28,7 @@ enum class Kind { kImageToImage, kImageToList, kListToImage, kListToList };
 
 // What a primitive may know about the example it runs on besides its argument.
 struct ExampleContext {
-  int in_w = 0, in_h = 0;     // the example's input size
+  int in_w = 0, in_h = 0;      // the example's input size
   int out_w = -1, out_h = -1;  // the predicted output size; -1 when unknown
 };
 

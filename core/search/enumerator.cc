@@ -31,9 +31,9 @@ using State = std::vector<Value>;  // train inputs first, then test inputs
 // The post-steps that turn a leaf into an answer-sized piece (kept as data; the program text is
 // only built for answers and for the pieces a stack uses).
 struct Post {
-  bool paste = false;     // paste_out: put on a canvas of the output size at its position
-  uint8_t recolour = 0;   // recolour_c with c = recolour, 0 for none
-  bool mapped = false;    // a colour map learned from the demonstrations
+  bool paste = false;    // paste_out: put on a canvas of the output size at its position
+  uint8_t recolour = 0;  // recolour_c with c = recolour, 0 for none
+  bool mapped = false;   // a colour map learned from the demonstrations
   std::array<int8_t, kNumColours> map{};
 };
 
@@ -45,9 +45,7 @@ int64_t StateBytes(const State& s) {
 }
 
 // Bit sets of one piece under the three masks (good and bad cells each).
-int64_t StackBytesPerPiece(int train_cells) {
-  return 3 * (2 * 8 * ((train_cells + 63) / 64) + 64);
-}
+int64_t StackBytesPerPiece(int train_cells) { return 3 * (2 * 8 * ((train_cells + 63) / 64) + 64); }
 
 uint64_t HashState(const State& s) {
   uint64_t h = 0x9e3779b97f4a7c15ull;
@@ -100,7 +98,8 @@ class Searcher {
     for (const Image& t : targets_) train_cells += t.area();
     piece_cells_ = train_cells;
     for (int t = 0; t < num_test_; ++t)
-      piece_cells_ += std::max(0, contexts_[num_train_ + t].out_w * contexts_[num_train_ + t].out_h);
+      piece_cells_ +=
+          std::max(0, contexts_[num_train_ + t].out_w * contexts_[num_train_ + t].out_h);
     piece_limit_ = static_cast<size_t>(kMaxStackBytes / StackBytesPerPiece(train_cells));
     State root;
     for (const Image& in : inputs_) root.push_back({false, {in}});
@@ -259,9 +258,7 @@ class Searcher {
         return true;
       }
       for (int axis = 0; axis < 2; ++axis) {
-        auto in_of = [&](int i) {
-          return (axis == 0) == width ? inputs_[i].w : inputs_[i].h;
-        };
+        auto in_of = [&](int i) { return (axis == 0) == width ? inputs_[i].w : inputs_[i].h; };
         for (int num = 1; num <= 4; ++num)
           for (int den = 1; den <= 4; ++den)
             for (int add = -3; add <= 3; ++add) {
@@ -439,8 +436,8 @@ class Searcher {
     bool valid_test = true;
     for (int t = 0; t < num_test_; ++t) {
       const Image& img = imgs[num_train_ + t];
-      valid_test = valid_test && img.w >= 1 && img.h >= 1 && img.w <= kArcMaxSide &&
-                   img.h <= kArcMaxSide;
+      valid_test =
+          valid_test && img.w >= 1 && img.h >= 1 && img.w <= kArcMaxSide && img.h <= kArcMaxSide;
       sized = sized && Fits(img, num_train_ + t);
     }
     if (explained == num_train_ && valid_test) {
@@ -500,7 +497,8 @@ class Searcher {
     if (pieces_.size() >= piece_limit_ || !piece_hashes_.insert(h).second) return;
     Piece piece;
     piece.cells.reserve(piece_cells_);
-    for (const Image& i : imgs) piece.cells.insert(piece.cells.end(), i.cells.begin(), i.cells.end());
+    for (const Image& i : imgs)
+      piece.cells.insert(piece.cells.end(), i.cells.begin(), i.cells.end());
     piece.cost = cost;
     piece.path = path;
     piece.post = post;
@@ -620,9 +618,9 @@ class Searcher {
   std::vector<int> enumerated_;
   int overlay_growing_ = -1, paste_out_ = -1;
   bool test_size_known_ = false;
-  bool stack_ = false;          // pieces are collected for stacking
-  size_t piece_cells_ = 0;      // cells of one piece (all examples)
-  size_t piece_limit_ = 0;      // pieces the stacking bit sets have room for
+  bool stack_ = false;      // pieces are collected for stacking
+  size_t piece_cells_ = 0;  // cells of one piece (all examples)
+  size_t piece_limit_ = 0;  // pieces the stacking bit sets have room for
   bool stopped_ = false;
   int64_t bytes_ = 0;
   int num_full_ = 0;

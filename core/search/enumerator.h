@@ -10,8 +10,8 @@
 // Every image state (and, at the last level, every list state joined by overlay_growing) becomes a
 // "leaf": moved to the origin, or pasted onto a canvas of the predicted output size, optionally
 // recoloured to one colour of the outputs or through a colour map learned from the demonstrations.
-// A leaf equal to every demonstration output is a solution; a leaf of the predicted output size is a
-// "piece" kept for stacking. Stacking (after the enumeration, when no single program fits) paints
+// A leaf equal to every demonstration output is a solution; a leaf of the predicted output size is
+// a "piece" kept for stacking. Stacking (after the enumeration, when no single program fits) paints
 // pieces in layers, each restricted to its non-zero cells, its zero cells or all cells, choosing at
 // each step the piece that agrees with the outputs on every still-unpainted cell it touches and
 // paints the most of them, until every demonstration output is reproduced.
@@ -32,10 +32,10 @@
 namespace arc::search {
 
 struct EnumerateLimits {
-  int max_depth = 3;                  // primitives per program
-  int64_t max_nodes = 1'000'000;      // distinct states
-  int64_t max_bytes = 512ll << 20;    // estimate of stored states and pieces
-  int max_stack_steps = 6;            // layers in a stacked answer
+  int max_depth = 3;                                       // primitives per program
+  int64_t max_nodes = 1'000'000;                           // distinct states
+  int64_t max_bytes = 512ll << 20;                         // estimate of stored states and pieces
+  int max_stack_steps = 6;                                 // layers in a stacked answer
   absl::Time enumerate_deadline = absl::InfiniteFuture();  // enumeration stops here; stacking
   absl::Time deadline = absl::InfiniteFuture();            // everything stops here
 };
@@ -43,11 +43,11 @@ struct EnumerateLimits {
 // One answer: an output per test input of the task given to Enumerate.
 struct Found {
   std::vector<Grid> test_outputs;
-  std::string program;    // one line, e.g. "crop(largest(objects8(x)))"
-  int explained = 0;      // demonstrations reproduced exactly
-  double cost = 0;        // description length: primitives, post-steps and stacked layers
-  int64_t order = 0;      // discovery order (ties)
-  bool stacked = false;   // made by stacking pieces rather than by one program
+  std::string program;   // one line, e.g. "crop(largest(objects8(x)))"
+  int explained = 0;     // demonstrations reproduced exactly
+  double cost = 0;       // description length: primitives, post-steps and stacked layers
+  int64_t order = 0;     // discovery order (ties)
+  bool stacked = false;  // made by stacking pieces rather than by one program
 };
 
 struct EnumerateStats {

@@ -10,9 +10,10 @@ namespace arc::search {
 uint64_t Image::Hash() const {
   // Eight cells per multiply (a multiplicative hash with a final avalanche): hashing is a large
   // share of the search's time, and sums of item hashes (list states) need well-spread bits.
-  uint64_t acc = 0x9e3779b97f4a7c15ull ^ (static_cast<uint64_t>(static_cast<uint16_t>(x)) << 48 |
-                                          static_cast<uint64_t>(static_cast<uint16_t>(y)) << 32 |
-                                          static_cast<uint64_t>(w) << 16 | static_cast<uint64_t>(h));
+  uint64_t acc =
+      0x9e3779b97f4a7c15ull ^ (static_cast<uint64_t>(static_cast<uint16_t>(x)) << 48 |
+                               static_cast<uint64_t>(static_cast<uint16_t>(y)) << 32 |
+                               static_cast<uint64_t>(w) << 16 | static_cast<uint64_t>(h));
   acc *= 0xff51afd7ed558ccdull;
   const size_t n = cells.size();
   size_t i = 0;

@@ -1,9 +1,9 @@
 // The program search's working image: a rectangle of colours 0..9 that remembers where it sits.
 //
 // An Image is a Grid plus an offset (x = column, y = row) into the grid it came from: cropping an
-// object out of an input keeps the object's position, so that later steps can paste it back, compose
-// several objects or measure where they are. Equality and Hash() include the offset. Size 0x0 is the
-// "no image" value that a primitive returns when it does not apply.
+// object out of an input keeps the object's position, so that later steps can paste it back,
+// compose several objects or measure where they are. Equality and Hash() include the offset. Size
+// 0x0 is the "no image" value that a primitive returns when it does not apply.
 //
 // Plain values: copyable, no shared state, safe to read from many threads.
 #ifndef ARC_CORE_SEARCH_IMAGE_H_
@@ -18,10 +18,10 @@
 namespace arc::search {
 
 struct Image {
-  int x = 0;  // column of the top-left cell in the parent frame (may be negative)
-  int y = 0;  // row of the top-left cell
-  int w = 0;  // columns
-  int h = 0;  // rows
+  int x = 0;                   // column of the top-left cell in the parent frame (may be negative)
+  int y = 0;                   // row of the top-left cell
+  int w = 0;                   // columns
+  int h = 0;                   // rows
   std::vector<uint8_t> cells;  // row-major, w * h colours 0..9
 
   Image() = default;

@@ -14,8 +14,7 @@ namespace arc::search {
 namespace {
 
 absl::Status OutOfRange(const char* field, int64_t value, int64_t lo, int64_t hi) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": ", value, " is outside ", lo, "..", hi));
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", value, " is outside ", lo, "..", hi));
 }
 
 }  // namespace
@@ -25,8 +24,8 @@ absl::Status SearchOptions::Validate() const {
   if (max_nodes < 1 || max_nodes > 100'000'000)
     return OutOfRange("max_nodes", max_nodes, 1, 100'000'000);
   if (time_budget <= absl::ZeroDuration() || time_budget > absl::Hours(1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "time_budget: ", absl::FormatDuration(time_budget), " is outside (0s, 1h]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("time_budget: ", absl::FormatDuration(time_budget), " is outside (0s, 1h]"));
   }
   if (threads < 1 || threads > 64) return OutOfRange("threads", threads, 1, 64);
   if (max_memory_bytes < (16ll << 20) || max_memory_bytes > (64ll << 30))
@@ -155,8 +154,8 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
       if (std::any_of(out.begin(), out.end(),
                       [&](const SearchCandidate& c) { return c.output == grid; }))
         continue;
-      out.push_back({std::move(grid), r.found->program, r.found->explained, demos, r.found->cost,
-                     view.name});
+      out.push_back(
+          {std::move(grid), r.found->program, r.found->explained, demos, r.found->cost, view.name});
     }
   }
   result.stats.seconds = absl::ToDoubleSeconds(absl::Now() - start);

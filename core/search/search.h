@@ -35,13 +35,13 @@
 namespace arc::search {
 
 struct SearchOptions {
-  int max_depth = 3;                      // primitives per program, 1..4
-  int64_t max_nodes = 400'000;            // distinct states per view, 1..100'000'000
+  int max_depth = 3;                              // primitives per program, 1..4
+  int64_t max_nodes = 400'000;                    // distinct states per view, 1..100'000'000
   absl::Duration time_budget = absl::Seconds(5);  // the whole call, > 0 and at most 1 hour
-  int threads = 1;                        // worker threads over the views, 1..64
+  int threads = 1;                                // worker threads over the views, 1..64
   int64_t max_memory_bytes = 768ll << 20;  // states and pieces over all views, 16 MiB..64 GiB
-  int max_stack_steps = 6;                // layers of a stacked answer (0 or 1: no stacking), 0..20
-  int max_candidates = 2;                 // answers kept per test input, 1..10
+  int max_stack_steps = 6;  // layers of a stacked answer (0 or 1: no stacking), 0..20
+  int max_candidates = 2;   // answers kept per test input, 1..10
   // Views of the task searched (task_view.h), in merge order.
   std::vector<std::string> views = {"identity", "colours", "transpose"};
 
@@ -51,11 +51,11 @@ struct SearchOptions {
 
 struct SearchCandidate {
   Grid output;
-  std::string program;   // one-line DSL text, e.g. "crop(largest(objects8(x)))"
-  int explained = 0;     // demonstrations the program reproduces exactly
+  std::string program;  // one-line DSL text, e.g. "crop(largest(objects8(x)))"
+  int explained = 0;    // demonstrations the program reproduces exactly
   int demonstrations = 0;
-  double cost = 0;       // description length (lower is simpler)
-  std::string view;      // the view it was found on ("identity", "transpose", "colours", ...)
+  double cost = 0;   // description length (lower is simpler)
+  std::string view;  // the view it was found on ("identity", "transpose", "colours", ...)
 };
 
 struct SearchStats {

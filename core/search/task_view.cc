@@ -117,13 +117,12 @@ absl::StatusOr<std::vector<TaskView>> MakeViews(const Task& task,
   std::vector<TaskView> views;
   for (const std::string& name : names) {
     const bool colours = name == "colours" || name == "colours_transpose";
-    const std::optional<Dihedral> d =
-        name == "colours" ? Dihedral::kIdentity
-        : name == "colours_transpose" ? Dihedral::kTranspose
-                                      : ParseDihedral(name);
+    const std::optional<Dihedral> d = name == "colours"             ? Dihedral::kIdentity
+                                      : name == "colours_transpose" ? Dihedral::kTranspose
+                                                                    : ParseDihedral(name);
     if (!d) {
-      return absl::InvalidArgumentError(absl::StrCat("views: unknown view \"", name,
-                                                     "\"; known: ", absl::StrJoin(KnownViews(), ", ")));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "views: unknown view \"", name, "\"; known: ", absl::StrJoin(KnownViews(), ", ")));
     }
     Task base;
     base.id = task.id;
