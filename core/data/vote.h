@@ -103,6 +103,12 @@ struct Candidate {
   std::vector<std::string> views;  // the views that produced it, in prediction order (empty for a
                                    // row/column filler)
   double score = 0;                // filled by later re-scoring (product of experts); 0 here
+  // Which expert produced it (core/solve/experts.h: "ttt", "search", "search+ttt"); empty from
+  // the vote functions here. For search answers: the program as one-line DSL text and how many
+  // demonstrations it reproduces exactly.
+  std::string expert;
+  std::string program;
+  int explained = 0;
 };
 
 struct VoteResult {
