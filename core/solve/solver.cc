@@ -111,8 +111,8 @@ absl::Status Solver::EnsureAdapter(const LoraConfig& config) {
 namespace {
 
 TttDataCounts CountsOf(const TttDataStats& s) {
-  return {s.base_leave1,         s.base_leave2,     s.augmented,      s.dropped_oversize,
-          s.duplicates,          s.dropped_over_tokens, s.selected_leave1, s.selected_leave2};
+  return {s.base_leave1, s.base_leave2,         s.augmented,       s.dropped_oversize,
+          s.duplicates,  s.dropped_over_tokens, s.selected_leave1, s.selected_leave2};
 }
 
 TttTrainCounts CountsOf(const TttTrainStats& s) {
@@ -183,6 +183,8 @@ struct Inference {
   std::vector<TestViews> views;       // per test input, the views that fit the context
   DecodedViews adapted;               // decoded with the adapted model
   std::optional<DecodedViews> base;   // decoded with the base model alone (base_attempt)
+  int64_t prompt_tokens = 0;          // both passes
+  int64_t generated_tokens = 0;
 };
 
 // Step 3: fits every test input's views to the context, then decodes them with the adapted model
@@ -206,6 +208,11 @@ absl::StatusOr<Inference> InferViews(const Task& task, const SolveOptions& o,
     const InferenceModel base{&*model.net, nullptr};
     ARC_ASSIGN_OR_RETURN(out.base, DecodeViews(base, format, out.views, o.inference,
                                                /*keep_views=*/false, observer, progress));
+  }
+  for (const DecodedViews* pass : {&out.adapted, out.base ? &*out.base : nullptr}) {
+    if (pass == nullptr) continue;
+    out.prompt_tokens += pass->prompt_tokens;
+    out.generated_tokens += pass->generated_tokens;
   }
   return out;
 }
@@ -317,11 +324,8 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
                        InferViews(task, o, *model_, adapted, result.ttt && o.selection.base_attempt,
                                   observer));
   result.tests = TestResults(inference);
-  for (const DecodedViews* pass : {&inference.adapted, inference.base ? &*inference.base : nullptr}) {
-    if (pass == nullptr) continue;
-    result.prompt_tokens += pass->prompt_tokens;
-    result.generated_tokens += pass->generated_tokens;
-  }
+  result.prompt_tokens = inference.prompt_tokens;
+  result.generated_tokens = inference.generated_tokens;
   result.seconds.inference = SecondsSince(start);
 
   // 4. Select.
