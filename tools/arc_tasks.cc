@@ -11,8 +11,16 @@
 //       submission is written. With known test outputs the pass@2 report is printed.
 //   arc-tasks score --submission FILE PATH [--solutions FILE]
 //       Scores a Kaggle submission against tasks with known test outputs.
+//   arc-tasks search PATH [--task_ids a,b] [--split dev|pretrain --max_side N] [--depth N]
+//                    [--time_budget S] [--threads N] [--views a,b] [--out FILE] [--verbose]
+//       The program search (core/search) on every task: one line per task (solved or not, the
+//       best program, seconds), then pass@2, mean seconds per task and programs per second.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <set>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,26 +31,43 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "core/data/augment.h"
 #include "core/data/grid.h"
 #include "core/data/score.h"
 #include "core/data/task_io.h"
 #include "core/data/vote.h"
+#include "core/search/dsl.h"
+#include "core/search/search.h"
 
 ABSL_FLAG(std::string, solutions, "", "Kaggle solutions file giving the test outputs");
 ABSL_FLAG(std::string, out, "", "baseline: write the Kaggle submission here");
 ABSL_FLAG(std::string, submission, "", "score: the submission file to score");
 ABSL_FLAG(std::string, vote, "hierarchical", "baseline: hierarchical or majority");
 ABSL_FLAG(bool, verbose, false, "print one line per task");
+ABSL_FLAG(std::vector<std::string>, task_ids, {}, "search: only these task ids");
+ABSL_FLAG(std::string, split, "",
+          "search: only the tasks of this split (pretrain or dev) of splits.json beside PATH");
+ABSL_FLAG(int, max_side, 0, "search: only tasks whose grids are all at most this side (0: all)");
+ABSL_FLAG(int, depth, arc::search::SearchOptions().max_depth, "search: primitives per program");
+ABSL_FLAG(double, time_budget, 5.0, "search: seconds per task");
+ABSL_FLAG(int64_t, max_nodes, arc::search::SearchOptions().max_nodes,
+          "search: distinct states per view");
+ABSL_FLAG(int, threads, 1, "search: worker threads per task");
+ABSL_FLAG(std::vector<std::string>, views, arc::search::SearchOptions().views,
+          "search: task views searched");
 
 namespace arc {
 namespace {
 
 constexpr char kUsage[] =
-    "arc-tasks check|baseline|score PATH [flags]\n"
+    "arc-tasks check|baseline|score|search PATH [flags]\n"
     "  check     validate tasks and print a summary\n"
     "  baseline  symbolic dihedral/colour-map baseline, writes a submission (--out)\n"
-    "  score     score --submission FILE against the tasks of PATH";
+    "  score     score --submission FILE against the tasks of PATH\n"
+    "  search    program search (core/search) per task, pass@2 when outputs are known";
 
 int Fail(const absl::Status& s) {
   std::cerr << "arc-tasks: " << s << "\n";
@@ -170,6 +195,117 @@ int Score(const std::vector<Task>& tasks) {
   return 0;
 }
 
+// The ids listed under `split` in splits.json, found beside PATH (PATH itself, its parent or its
+// grandparent: PATH is usually .../arc-agi-1/training).
+absl::StatusOr<std::vector<std::string>> SplitIds(const std::string& path, const std::string& split) {
+  std::filesystem::path dir = std::filesystem::path(path);
+  for (int up = 0; up < 3; ++up, dir = dir.parent_path()) {
+    const std::filesystem::path file = dir / "splits.json";
+    if (!std::filesystem::exists(file)) continue;
+    std::ifstream in(file);
+    const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains(split) || !j[split].is_array()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--split: ", file.string(), " has no list \"", split, "\""));
+    }
+    return j[split].get<std::vector<std::string>>();
+  }
+  return absl::NotFoundError(absl::StrCat("--split: no splits.json beside ", path));
+}
+
+int Search(std::vector<Task> tasks, const std::string& path) {
+  std::set<std::string> keep;
+  for (const std::string& id : absl::GetFlag(FLAGS_task_ids)) keep.insert(id);
+  if (const std::string split = absl::GetFlag(FLAGS_split); !split.empty()) {
+    absl::StatusOr<std::vector<std::string>> ids = SplitIds(path, split);
+    if (!ids.ok()) return Fail(ids.status());
+    std::set<std::string> in_split(ids->begin(), ids->end());
+    if (keep.empty()) {
+      keep = in_split;
+    } else {
+      std::set<std::string> both;
+      for (const std::string& id : keep)
+        if (in_split.count(id)) both.insert(id);
+      keep = both;
+    }
+  }
+  const int max_side = absl::GetFlag(FLAGS_max_side);
+  tasks.erase(std::remove_if(tasks.begin(), tasks.end(),
+                             [&](const Task& t) {
+                               return (!keep.empty() && !keep.count(t.id)) ||
+                                      (max_side > 0 &&
+                                       std::max(t.MaxRows(), t.MaxCols()) > max_side);
+                             }),
+              tasks.end());
+  if (tasks.empty()) return Fail(absl::InvalidArgumentError("no task left after the filters"));
+  search::SearchOptions options;
+  options.max_depth = absl::GetFlag(FLAGS_depth);
+  options.max_nodes = absl::GetFlag(FLAGS_max_nodes);
+  options.time_budget = absl::Seconds(absl::GetFlag(FLAGS_time_budget));
+  options.threads = absl::GetFlag(FLAGS_threads);
+  options.views = absl::GetFlag(FLAGS_views);
+  if (absl::Status s = options.Validate(); !s.ok()) return Fail(s);
+  std::cout << absl::StrFormat("DSL: %d primitives; depth %d, %.1f s per task, %d thread(s), views %s\n",
+                               search::Dsl().size(), options.max_depth,
+                               absl::ToDoubleSeconds(options.time_budget), options.threads,
+                               absl::StrJoin(options.views, ","));
+  Submission submission;
+  double total_seconds = 0, max_seconds = 0;
+  int64_t programs = 0, peak_bytes = 0;
+  int explained = 0;
+  for (const Task& t : tasks) {
+    absl::StatusOr<search::SearchResult> r = search::SearchProgram(t, options);
+    if (!r.ok()) return Fail(r.status());
+    std::vector<Attempts>& attempts = submission[t.id];
+    bool correct = true, known = true;
+    for (size_t i = 0; i < t.test.size(); ++i) {
+      const std::vector<search::SearchCandidate>& c = r->tests[i];
+      Attempts a;
+      a.attempt_1 = c.empty() ? t.test[i].input : c[0].output;
+      a.attempt_2 = c.size() > 1 ? c[1].output : a.attempt_1;
+      if (t.test[i].output) {
+        correct = correct && (a.attempt_1 == *t.test[i].output || a.attempt_2 == *t.test[i].output);
+      } else {
+        known = false;
+      }
+      attempts.push_back(std::move(a));
+    }
+    explained += r->explained;
+    total_seconds += r->stats.seconds;
+    max_seconds = std::max(max_seconds, r->stats.seconds);
+    programs += r->stats.programs_tried;
+    peak_bytes = std::max(peak_bytes, r->stats.peak_bytes);
+    const std::vector<search::SearchCandidate>& best = r->tests[0];
+    std::cout << absl::StrFormat(
+        "%-10s %-9s %5.2fs depth %d %s%s\n", t.id,
+        !known ? "-" : correct ? "solved" : "wrong", r->stats.seconds, r->stats.depth_completed,
+        best.empty() ? "(no program)"
+                     : absl::StrCat(best[0].explained, "/", best[0].demonstrations, " [",
+                                    best[0].view, "] ", best[0].program),
+        r->stats.stopped_early ? " (stopped early)" : "");
+  }
+  std::cout << absl::StrFormat(
+      "%d tasks: %d explained by a program; %.3f s per task (max %.2f); %.0f programs/s; peak "
+      "%.0f MB\n",
+      tasks.size(), explained, total_seconds / tasks.size(), max_seconds,
+      total_seconds > 0 ? programs / total_seconds : 0.0, peak_bytes / 1e6);
+  if (const std::string out = absl::GetFlag(FLAGS_out); !out.empty()) {
+    if (absl::Status s = WriteSubmissionFile(out, submission); !s.ok()) return Fail(s);
+    std::cout << "submission written to " << out << "\n";
+  }
+  bool all_known = true;
+  for (const Task& t : tasks)
+    for (const TestCase& tc : t.test) all_known = all_known && tc.output.has_value();
+  if (!all_known) return 0;
+  absl::StatusOr<ScoreReport> report = ScoreSubmission(submission, tasks);
+  if (!report.ok()) return Fail(report.status());
+  std::cout << absl::StrFormat(
+      "pass@2 %d/%d tasks = %.4f (all-or-nothing), %.4f (fractional)\n",
+      static_cast<int>(report->pass2_all_or_nothing * report->num_tasks + 0.5), report->num_tasks,
+      report->pass2_all_or_nothing, report->pass2_fractional);
+  return 0;
+}
+
 }  // namespace
 }  // namespace arc
 
@@ -181,7 +317,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string command = args[1];
-  if (command != "check" && command != "baseline" && command != "score") {
+  if (command != "check" && command != "baseline" && command != "score" && command != "search") {
     std::cerr << "arc-tasks: unknown command \"" << command << "\"\nusage: " << arc::kUsage << "\n";
     return 2;
   }
@@ -190,5 +326,6 @@ int main(int argc, char** argv) {
   if (!tasks.ok()) return arc::Fail(tasks.status());
   if (command == "check") return arc::Check(*tasks);
   if (command == "baseline") return arc::Baseline(*tasks);
+  if (command == "search") return arc::Search(std::move(*tasks), args[2]);
   return arc::Score(*tasks);
 }
