@@ -46,6 +46,22 @@ class ProgressLine {
   bool drawn_ = false;
 };
 
+// The result as text: the solve-result JSON (--json, core/solve/result_json.h) or the rendering.
+int PrintResult(const CliOptions& options, const v1::SolveResponse& response, const Task* task,
+                Terminal& term) {
+  if (!options.json) {
+    term.out << FormatSolveResponse(response, task, RenderOptionsFor(options, term));
+    return kExitOk;
+  }
+  absl::StatusOr<std::string> json = SolveResponseJson(response, task);
+  if (!json.ok()) {
+    term.err << "arc-client: the server's result: " << json.status().message() << "\n";
+    return kExitFailure;
+  }
+  term.out << *json << "\n";
+  return kExitOk;
+}
+
 // Reads a stream of SolveEvents (SolveStream or WatchJob) with progress, then prints the result.
 int FinishStream(const CliOptions& options, const std::string& what, const grpc::Status& status,
                  const std::optional<v1::SolveResponse>& result,
@@ -63,12 +79,7 @@ int FinishStream(const CliOptions& options, const std::string& what, const grpc:
     term.err << "arc-client: " << what << " ended without a result\n";
     return kExitFailure;
   }
-  if (options.json) {
-    term.out << ToJson(*result) << "\n";
-  } else {
-    term.out << FormatSolveResponse(*result, task, RenderOptionsFor(options, term));
-  }
-  return kExitOk;
+  return PrintResult(options, *result, task, term);
 }
 
 grpc::Status StreamEvents(
@@ -168,12 +179,7 @@ int RunSolve(const CliOptions& options, Connection& connection, Terminal& term) 
     term.err << RpcError("Solve", status, attempts) << "\n";
     return kExitFailure;
   }
-  if (options.json) {
-    term.out << ToJson(response) << "\n";
-  } else {
-    term.out << FormatSolveResponse(response, task, RenderOptionsFor(options, term));
-  }
-  return kExitOk;
+  return PrintResult(options, response, task, term);
 }
 
 int RunSubmit(const CliOptions& options, Connection& connection, Terminal& term) {

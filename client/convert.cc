@@ -122,6 +122,63 @@ absl::StatusOr<std::vector<Attempts>> AttemptsFromResponse(const v1::SolveRespon
   return out;
 }
 
+namespace {
+
+absl::StatusOr<TestResult> TestResultFromProto(const v1::TestPrediction& p, const std::string& path) {
+  TestResult out;
+  for (int c = 0; c < p.candidates_size(); ++c) {
+    const v1::Candidate& pc = p.candidates(c);
+    absl::StatusOr<Grid> grid = GridFromProto(pc.grid(), absl::StrCat(path, ".candidates[", c, "].grid"));
+    if (!grid.ok()) return grid.status();
+    Candidate candidate;
+    candidate.grid = *std::move(grid);
+    candidate.votes = pc.votes();
+    candidate.views.assign(pc.views().begin(), pc.views().end());
+    candidate.score = pc.score();
+    out.candidates.push_back(std::move(candidate));
+  }
+  out.num_views = p.num_views();
+  out.invalid_outputs = p.invalid_outputs();
+  out.leave_out = p.leave_out();
+  for (int v = 0; v < p.views_size(); ++v) {
+    const v1::ViewPrediction& pv = p.views(v);
+    ViewPrediction view{pv.view(), pv.category(), pv.valid(), Grid(), pv.error()};
+    if (pv.valid()) {
+      absl::StatusOr<Grid> grid = GridFromProto(pv.output(), absl::StrCat(path, ".views[", v, "].output"));
+      if (!grid.ok()) return grid.status();
+      view.output = *std::move(grid);
+    }
+    out.views.push_back(std::move(view));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<SolveResult> SolveResultFromResponse(const v1::SolveResponse& response) {
+  SolveResult out;
+  out.task_id = response.task_id();
+  out.task_hash = response.task_hash();
+  for (int i = 0; i < response.predictions_size(); ++i) {
+    absl::StatusOr<TestResult> test =
+        TestResultFromProto(response.predictions(i), absl::StrCat("predictions[", i, "]"));
+    if (!test.ok()) return test.status();
+    out.tests.push_back(*std::move(test));
+  }
+  const v1::TttStats& t = response.ttt();
+  out.ttt = t.enabled();
+  out.train_stats = {t.samples(), t.steps(), t.first_loss(), t.last_loss(), t.tokens()};
+  out.data_stats = {t.base_leave1(),         t.base_leave2(),     t.augmented(),
+                    t.dropped_oversize(),    t.duplicates(),      t.dropped_over_tokens(),
+                    t.selected_leave1(),     t.selected_leave2()};
+  const v1::Timings& tm = response.timings();
+  out.seconds = {tm.ttt_data_seconds(), tm.ttt_train_seconds(), tm.inference_seconds(),
+                 tm.selection_seconds()};
+  out.prompt_tokens = response.prompt_tokens();
+  out.generated_tokens = response.generated_tokens();
+  return out;
+}
+
 std::string JobStateName(v1::JobState state) {
   switch (state) {
     case v1::JOB_STATE_QUEUED:

@@ -21,6 +21,7 @@
 #include "arc/v1/arc_solver.pb.h"
 #include "core/data/grid.h"
 #include "core/data/submission.h"
+#include "core/solve/result.h"
 
 namespace arc::client {
 
@@ -39,6 +40,12 @@ absl::StatusOr<Task> TaskFromProto(const v1::Task& task, std::string id,
 // ("predictions[0].attempt_1: ...").
 absl::StatusOr<std::vector<Attempts>> AttemptsFromResponse(const v1::SolveResponse& response,
                                                            int num_tests);
+
+// The response as core's SolveResult (core/solve/result.h), so that it prints as the same JSON as
+// arc-solve's report (core/solve/result_json.h). The wire has no full_finetune or
+// adapter_parameters: they stay false and 0. INVALID_ARGUMENT naming the field when a grid is
+// malformed ("predictions[0].candidates[1].grid: empty grid").
+absl::StatusOr<SolveResult> SolveResultFromResponse(const v1::SolveResponse& response);
 
 // "queued", "running", "succeeded", "failed", "cancelled" ("unspecified" for 0).
 std::string JobStateName(v1::JobState state);

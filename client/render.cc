@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/convert.h"
+#include "core/solve/result_json.h"
 
 namespace arc::client {
 namespace {
@@ -305,6 +306,17 @@ std::string FormatServerInfo(const v1::ServerInfo& info) {
   if (!info.limits().empty()) absl::StrAppend(&out, "limits             ", info.limits(), "\n");
   absl::StrAppend(&out, "defaults           ", ToJson(info.defaults()), "\n");
   return out;
+}
+
+absl::StatusOr<std::string> SolveResponseJson(const v1::SolveResponse& response, const Task* task) {
+  absl::StatusOr<SolveResult> result = SolveResultFromResponse(response);
+  if (!result.ok()) return result.status();
+  ResultContext context;
+  context.seconds = response.timings().total_seconds();
+  context.task = task;
+  context.job_id = response.job_id();
+  context.queue_seconds = response.timings().queue_seconds();
+  return SolveResultToJson(*result, context).dump(2);
 }
 
 std::string ToJson(const google::protobuf::Message& message) {

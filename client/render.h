@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "arc/v1/arc_solver.pb.h"
 #include "core/data/grid.h"
 
@@ -65,7 +66,14 @@ std::string FormatJob(const v1::Job& job);
 std::string FormatJobList(const v1::ListJobsResponse& jobs);
 std::string FormatServerInfo(const v1::ServerInfo& info);
 
-// A google.protobuf message as indented JSON with the proto field names (lower_snake_case).
+// A solve result as the JSON that arc-solve's report holds per task (core/solve/result_json.h):
+// "seconds" is the job's total (admission to result), "job" carries its id and time queued, and
+// "correct" is scored against `task` when it is given and knows the outputs. INVALID_ARGUMENT when
+// the response holds a malformed grid.
+absl::StatusOr<std::string> SolveResponseJson(const v1::SolveResponse& response, const Task* task);
+
+// A google.protobuf message as indented JSON with the proto field names (lower_snake_case). For
+// jobs, job lists and server info; solve results print with SolveResponseJson.
 std::string ToJson(const google::protobuf::Message& message);
 
 }  // namespace arc::client

@@ -68,6 +68,12 @@ void Job::Emit(const v1::SolveEvent& event, bool last) {
   for (const std::shared_ptr<JobWatcher>& w : watchers_) w->OnEvent(event, last);
 }
 
+Job::Times Job::TimesAt(absl::Time now, bool ran) const {
+  const absl::Time started = ran ? started_ : now;
+  return {absl::ToDoubleSeconds(started - created_), absl::ToDoubleSeconds(now - created_),
+          absl::ToDoubleSeconds(now - started)};
+}
+
 v1::SolveEvent Job::FinalEvent() const {
   v1::SolveEvent e;
   e.set_job_id(id_);
@@ -198,7 +204,7 @@ void JobManager::Cancel(const std::shared_ptr<Job>& job, absl::Status reason) {
   if (it != queue_.end()) {
     // Never started: it ends here and now rather than when a worker would reach it.
     queue_.erase(it);
-    Complete(job, reason, /*ran=*/false);
+    Complete(job, reason, std::nullopt, absl::Now(), /*ran=*/false);
     SendQueuePositions();
   }
 }
@@ -267,126 +273,102 @@ std::shared_ptr<Job> JobManager::NextJob() {
   return job;
 }
 
-void JobManager::Progress(const std::shared_ptr<Job>& job, const SolveProgress& p) {
+void JobManager::OnPhase(const std::shared_ptr<Job>& job, SolvePhase solve_phase) {
   absl::MutexLock job_lock(&job->mu_);
-  const v1::Phase phase = PhaseToProto(p.phase);
-  const bool watched = !job->watchers_.empty();
-  if (phase != job->phase_) {
-    job->phase_ = phase;
-    if (watched) {
-      v1::SolveEvent e;
-      e.set_job_id(job->id_);
-      e.set_phase(phase);
-      job->Emit(e, false);
-    }
-  }
-  if (p.phase == SolvePhase::kTttTrain && p.ttt.step > job->last_ttt_step_) {
-    // Counted live, so that the steps of cancelled jobs show too.
-    metrics_->ttt_steps().Increment(p.ttt.step - job->last_ttt_step_);
-    metrics_->ttt_tokens().Increment(static_cast<double>(p.ttt.tokens - job->last_ttt_tokens_));
-    metrics_->ttt_last_loss().Set(p.ttt.loss);
-    job->last_ttt_step_ = p.ttt.step;
-    job->last_ttt_tokens_ = p.ttt.tokens;
-    if (watched) {
-      v1::SolveEvent e;
-      e.set_job_id(job->id_);
-      v1::TttProgress* t = e.mutable_ttt_progress();
-      t->set_step(p.ttt.step);
-      t->set_total_steps(p.ttt.total_steps);
-      t->set_loss(p.ttt.loss);
-      t->set_learning_rate(p.ttt.learning_rate);
-      t->set_tokens(p.ttt.tokens);
-      job->Emit(e, false);
-    }
-  } else if (p.phase == SolvePhase::kInference && watched) {
-    v1::SolveEvent e;
-    e.set_job_id(job->id_);
-    e.mutable_inference_progress()->set_views_done(p.views_done);
-    e.mutable_inference_progress()->set_views_total(p.views_total);
-    job->Emit(e, false);
-  }
+  const v1::Phase phase = PhaseToProto(solve_phase);
+  if (phase == job->phase_) return;
+  job->phase_ = phase;
+  if (job->watchers_.empty()) return;
+  v1::SolveEvent e;
+  e.set_job_id(job->id_);
+  e.set_phase(phase);
+  job->Emit(e, false);
+}
+
+void JobManager::OnTttStep(const std::shared_ptr<Job>& job, const TttProgress& p) {
+  absl::MutexLock job_lock(&job->mu_);
+  if (p.step <= job->last_ttt_step_) return;
+  // Counted live, so that the steps of cancelled jobs show too.
+  metrics_->ttt_steps().Increment(p.step - job->last_ttt_step_);
+  metrics_->ttt_tokens().Increment(static_cast<double>(p.tokens - job->last_ttt_tokens_));
+  metrics_->ttt_last_loss().Set(p.loss);
+  job->last_ttt_step_ = p.step;
+  job->last_ttt_tokens_ = p.tokens;
+  if (job->watchers_.empty()) return;
+  v1::SolveEvent e;
+  e.set_job_id(job->id_);
+  v1::TttProgress* t = e.mutable_ttt_progress();
+  t->set_step(p.step);
+  t->set_total_steps(p.total_steps);
+  t->set_loss(p.loss);
+  t->set_learning_rate(p.learning_rate);
+  t->set_tokens(p.tokens);
+  job->Emit(e, false);
+}
+
+void JobManager::OnInference(const std::shared_ptr<Job>& job, int views_done, int views_total) {
+  absl::MutexLock job_lock(&job->mu_);
+  if (job->watchers_.empty()) return;
+  v1::SolveEvent e;
+  e.set_job_id(job->id_);
+  e.mutable_inference_progress()->set_views_done(views_done);
+  e.mutable_inference_progress()->set_views_total(views_total);
+  job->Emit(e, false);
 }
 
 void JobManager::Finish(const std::shared_ptr<Job>& job, absl::StatusOr<SolveResult> result) {
+  // The response (every candidate grid as digit strings) is built before any lock is taken: the
+  // handlers and the other workers wait on mu_, and nothing in the conversion needs it.
+  const absl::Time now = absl::Now();
+  std::optional<v1::SolveResponse> response;
+  if (result.ok()) {
+    Job::Times times;
+    {
+      absl::MutexLock job_lock(&job->mu_);
+      times = job->TimesAt(now, /*ran=*/true);
+    }
+    response = ResultToProto(*result, job->id(), times.queue_seconds, times.total_seconds);
+  }
   absl::MutexLock lock(&mu_);
-  Complete(job, std::move(result), /*ran=*/true);
+  Complete(job, result, std::move(response), now, /*ran=*/true);
 }
 
-void JobManager::Complete(const std::shared_ptr<Job>& job, absl::StatusOr<SolveResult> result,
-                          bool ran) {
-  const absl::Time now = absl::Now();
-  absl::Status status = result.status();
-  double queue_s = 0, total_s = 0, run_s = 0;
-  bool cancelled = false;
-  int ttt_steps = 0;
-  {
-    absl::MutexLock job_lock(&job->mu_);
-    // A solve stopped by the token reports CANCELLED; the job's reason says why (deadline,
-    // CancelJob, drain).
-    if (!status.ok() && !job->cancel_reason_.ok() &&
-        (status.code() == absl::StatusCode::kCancelled || !ran)) {
-      status = job->cancel_reason_;
-      cancelled = true;
-    }
-    const absl::Time started = ran ? job->started_ : now;
-    queue_s = absl::ToDoubleSeconds(started - job->created_);
-    total_s = absl::ToDoubleSeconds(now - job->created_);
-    run_s = absl::ToDoubleSeconds(now - started);
-    if (status.ok()) job->result_ = ResultToProto(*result, job->id_, queue_s, total_s);
-    job->status_ = status;
-    job->finished_ = now;
-    job->phase_ = v1::PHASE_DONE;
-    job->state_ = status.ok() ? v1::JOB_STATE_SUCCEEDED
-                  : cancelled ? v1::JOB_STATE_CANCELLED
-                              : v1::JOB_STATE_FAILED;
-    ttt_steps = job->last_ttt_step_;
+JobManager::Ending JobManager::Settle(Job& job, const absl::Status& status,
+                                      std::optional<v1::SolveResponse> response, absl::Time now,
+                                      bool ran) {
+  Ending end;
+  end.status = status;
+  absl::MutexLock job_lock(&job.mu_);
+  // A solve stopped by the token reports CANCELLED; the job's reason says why (deadline,
+  // CancelJob, drain).
+  if (!status.ok() && !job.cancel_reason_.ok() &&
+      (status.code() == absl::StatusCode::kCancelled || !ran)) {
+    end.status = job.cancel_reason_;
+    end.cancelled = true;
   }
+  end.times = job.TimesAt(now, ran);
+  if (end.status.ok()) job.result_ = *std::move(response);
+  job.status_ = end.status;
+  job.finished_ = now;
+  job.phase_ = v1::PHASE_DONE;
+  job.state_ = end.status.ok() ? v1::JOB_STATE_SUCCEEDED
+               : end.cancelled ? v1::JOB_STATE_CANCELLED
+                               : v1::JOB_STATE_FAILED;
+  end.ttt_steps = job.last_ttt_step_;
+  return end;
+}
+
+void JobManager::Complete(const std::shared_ptr<Job>& job, const absl::StatusOr<SolveResult>& result,
+                          std::optional<v1::SolveResponse> response, absl::Time now, bool ran) {
+  const Ending end = Settle(*job, result.status(), std::move(response), now, ran);
   if (ran) {
     --running_;
     // An average over the last ~10 runs, for the retry delay of a full queue.
+    const double run_s = end.times.run_seconds;
     mean_run_seconds_ = mean_run_seconds_ == 0 ? run_s : 0.9 * mean_run_seconds_ + 0.1 * run_s;
   }
   finished_.push_back(job);
-
-  const JobOutcome outcome = OutcomeOf(status, cancelled);
-  metrics_->ObserveJob(outcome, total_s);
-  LogLine line(status.ok() || cancelled ? LogLevel::kInfo : LogLevel::kWarning, "job_done");
-  line.Add("job_id", job->id())
-      .Add("request_id", job->request_id())
-      .Add("task_id", job->task().id)
-      .Add("task_hash", job->task_hash())
-      .Add("outcome", JobOutcomeName(outcome))
-      .Add("code", absl::StatusCodeToString(status.code()))
-      .Add("queue_s", queue_s);
-  if (result.ok()) {
-    const SolveResult& r = *result;
-    if (r.ttt) {
-      metrics_->ObservePhase("ttt_data", r.seconds.ttt_data);
-      metrics_->ObservePhase("ttt_train", r.seconds.ttt_train);
-    }
-    metrics_->ObservePhase("inference", r.seconds.inference);
-    metrics_->ObservePhase("selection", r.seconds.selection);
-    metrics_->ttt_samples().Increment(r.train_stats.samples);
-    metrics_->prompt_tokens().Increment(static_cast<double>(r.prompt_tokens));
-    metrics_->generated_tokens().Increment(static_cast<double>(r.generated_tokens));
-    line.Add("ttt_data_s", r.seconds.ttt_data)
-        .Add("ttt_train_s", r.seconds.ttt_train)
-        .Add("inference_s", r.seconds.inference)
-        .Add("selection_s", r.seconds.selection)
-        .Add("total_s", total_s)
-        .Add("ttt", r.ttt)
-        .Add("ttt_samples", r.train_stats.samples)
-        .Add("ttt_steps", r.train_stats.steps)
-        .Add("ttt_first_loss", r.train_stats.first_loss)
-        .Add("ttt_last_loss", r.train_stats.last_loss)
-        .Add("prompt_tokens", r.prompt_tokens)
-        .Add("generated_tokens", r.generated_tokens);
-  } else {
-    line.Add("run_s", ran ? run_s : 0.0)
-        .Add("total_s", total_s)
-        .Add("ttt_steps", ttt_steps)
-        .Add("error", status.message());
-  }
+  Record(*job, end, result, ran);
   Purge(now);
   UpdateGauges();
   // Last, so that whoever receives the result finds the job counted and the gauges updated.
@@ -394,6 +376,49 @@ void JobManager::Complete(const std::shared_ptr<Job>& job, absl::StatusOr<SolveR
   absl::MutexLock job_lock(&job->mu_);
   job->Emit(job->FinalEvent(), /*last=*/true);
   job->watchers_.clear();
+}
+
+void JobManager::Record(const Job& job, const Ending& end,
+                        const absl::StatusOr<SolveResult>& result, bool ran) {
+  const JobOutcome outcome = OutcomeOf(end.status, end.cancelled);
+  metrics_->ObserveJob(outcome, end.times.total_seconds);
+  LogLine line(end.status.ok() || end.cancelled ? LogLevel::kInfo : LogLevel::kWarning, "job_done");
+  line.Add("job_id", job.id())
+      .Add("request_id", job.request_id())
+      .Add("task_id", job.task().id)
+      .Add("task_hash", job.task_hash())
+      .Add("outcome", JobOutcomeName(outcome))
+      .Add("code", absl::StatusCodeToString(end.status.code()))
+      .Add("queue_s", end.times.queue_seconds);
+  if (!result.ok()) {
+    line.Add("run_s", ran ? end.times.run_seconds : 0.0)
+        .Add("total_s", end.times.total_seconds)
+        .Add("ttt_steps", end.ttt_steps)
+        .Add("error", end.status.message());
+    return;
+  }
+  const SolveResult& r = *result;
+  if (r.ttt) {
+    metrics_->ObservePhase("ttt_data", r.seconds.ttt_data);
+    metrics_->ObservePhase("ttt_train", r.seconds.ttt_train);
+  }
+  metrics_->ObservePhase("inference", r.seconds.inference);
+  metrics_->ObservePhase("selection", r.seconds.selection);
+  metrics_->ttt_samples().Increment(r.train_stats.samples);
+  metrics_->prompt_tokens().Increment(static_cast<double>(r.prompt_tokens));
+  metrics_->generated_tokens().Increment(static_cast<double>(r.generated_tokens));
+  line.Add("ttt_data_s", r.seconds.ttt_data)
+      .Add("ttt_train_s", r.seconds.ttt_train)
+      .Add("inference_s", r.seconds.inference)
+      .Add("selection_s", r.seconds.selection)
+      .Add("total_s", end.times.total_seconds)
+      .Add("ttt", r.ttt)
+      .Add("ttt_samples", r.train_stats.samples)
+      .Add("ttt_steps", r.train_stats.steps)
+      .Add("ttt_first_loss", r.train_stats.first_loss)
+      .Add("ttt_last_loss", r.train_stats.last_loss)
+      .Add("prompt_tokens", r.prompt_tokens)
+      .Add("generated_tokens", r.generated_tokens);
 }
 
 void JobManager::StartAdmitting() {
@@ -438,7 +463,7 @@ void JobManager::Close() {
       if (job->cancel_reason_.ok()) job->cancel_reason_ = reason;
       job->cancel_requested_.store(true);
     }
-    Complete(job, reason, /*ran=*/false);
+    Complete(job, reason, std::nullopt, absl::Now(), /*ran=*/false);
   }
   UpdateGauges();
 }

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,8 @@
 #include "absl/time/time.h"
 #include "arc/v1/arc_solver.pb.h"
 #include "core/data/grid.h"
+#include "core/solve/observer.h"
+#include "core/solve/result.h"
 #include "core/solve/solver.h"
 #include "server/metrics.h"
 
@@ -85,8 +88,16 @@ class Job {
  private:
   friend class JobManager;
 
+  // Seconds queued, in all and running, at `now` (a job that never `ran` was queued until `now`).
+  struct Times {
+    double queue_seconds = 0;
+    double total_seconds = 0;
+    double run_seconds = 0;
+  };
+
   void Emit(const v1::SolveEvent& event, bool last) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::SolveEvent FinalEvent() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Times TimesAt(absl::Time now, bool ran) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string id_;
   const uint64_t seq_;  // admission order
@@ -154,7 +165,12 @@ class JobManager {
 
   // Workers: blocks until a job is queued (it is then running) or the manager is closed (nullptr).
   std::shared_ptr<Job> NextJob();
-  void Progress(const std::shared_ptr<Job>& job, const SolveProgress& progress);
+  // Workers, from the job's SolveObserver (server/worker_pool.cc): the solve's progress becomes the
+  // job's events (a phase change, a TTT step, views decoded) and the live TTT metrics.
+  void OnPhase(const std::shared_ptr<Job>& job, SolvePhase phase);
+  void OnTttStep(const std::shared_ptr<Job>& job, const TttProgress& progress);
+  void OnInference(const std::shared_ptr<Job>& job, int views_done, int views_total);
+  // The result is converted to its proto before any lock is taken; the lock only publishes it.
   void Finish(const std::shared_ptr<Job>& job, absl::StatusOr<SolveResult> result);
 
   // Admission starts closed (UNAVAILABLE: not ready) until StartAdmitting(); StopAdmitting() closes
@@ -172,9 +188,26 @@ class JobManager {
   int running() const;
 
  private:
-  // Ends a job: with the worker's result (`ran`), or with the reason it never ran.
-  void Complete(const std::shared_ptr<Job>& job, absl::StatusOr<SolveResult> result, bool ran)
+  // How a job ended, as Settle decided under the job's lock.
+  struct Ending {
+    absl::Status status;
+    bool cancelled = false;
+    Job::Times times;
+    int ttt_steps = 0;
+  };
+
+  // Ends a job at `now`: with the worker's result (`ran`; `response` is its proto, built by the
+  // caller outside the locks), or with the reason it never ran. Publishes, counts, logs and sends
+  // the final event.
+  void Complete(const std::shared_ptr<Job>& job, const absl::StatusOr<SolveResult>& result,
+                std::optional<v1::SolveResponse> response, absl::Time now, bool ran)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The job's final state (status, result, phase, times) under its own lock.
+  Ending Settle(Job& job, const absl::Status& status, std::optional<v1::SolveResponse> response,
+                absl::Time now, bool ran) ABSL_LOCKS_EXCLUDED(job.mu_);
+  // The job-level metrics and the one log line of a finished job.
+  void Record(const Job& job, const Ending& ending, const absl::StatusOr<SolveResult>& result,
+              bool ran);
   void Purge(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WatchLocked(const std::shared_ptr<Job>& job, std::shared_ptr<JobWatcher> watcher)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

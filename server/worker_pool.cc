@@ -10,6 +10,40 @@
 #include "server/logger.h"
 
 namespace arc::server {
+namespace {
+
+// A running job's SolveObserver: the solve's phases, TTT steps and inference progress go to the
+// JobManager (the job's events and live metrics), the job's cancel token answers IsCancelled, and
+// the start of training counts the job's adapter as resident (the worker uncounts it once the
+// solver, and with it the adapter, is gone).
+class JobObserver final : public SolveObserver {
+ public:
+  JobObserver(JobManager& jobs, Metrics& metrics, std::shared_ptr<Job> job)
+      : jobs_(jobs), metrics_(metrics), job_(std::move(job)) {}
+
+  void OnPhase(SolvePhase phase) override {
+    if (phase == SolvePhase::kTttTrain && !adapter_counted_) {
+      adapter_counted_ = true;
+      metrics_.adapters_resident().Increment();
+    }
+    jobs_.OnPhase(job_, phase);
+  }
+  void OnTttStep(const TttProgress& progress) override { jobs_.OnTttStep(job_, progress); }
+  void OnInference(int views_done, int views_total) override {
+    jobs_.OnInference(job_, views_done, views_total);
+  }
+  bool IsCancelled() override { return job_->cancel_requested(); }
+
+  bool adapter_counted() const { return adapter_counted_; }
+
+ private:
+  JobManager& jobs_;
+  Metrics& metrics_;
+  const std::shared_ptr<Job> job_;
+  bool adapter_counted_ = false;
+};
+
+}  // namespace
 
 WorkerPool::WorkerPool(std::shared_ptr<const ArcModel> model, WorkerPoolOptions options,
                        JobManager* jobs, Metrics* metrics)
@@ -38,21 +72,13 @@ void WorkerPool::Run(int index) {
       jobs_->Finish(job, absl::CancelledError("cancelled before it started"));
       continue;
     }
-    bool adapter_counted = false;
+    JobObserver observer(*jobs_, *metrics_, job);
     absl::StatusOr<SolveResult> result = absl::UnknownError("not run");
     {
       // The job's solver: its adapter lives exactly as long as the job (see the header).
       auto solver = std::make_unique<Solver>(model_);
-      auto progress = [&](const SolveProgress& p) {
-        if (p.phase == SolvePhase::kTttTrain && !adapter_counted) {
-          adapter_counted = true;
-          metrics_->adapters_resident().Increment();
-        }
-        jobs_->Progress(job, p);
-      };
-      auto cancelled = [&job] { return job->cancel_requested(); };
       try {
-        result = solver->Solve(job->task(), job->options(), progress, cancelled);
+        result = solver->Solve(job->task(), job->options(), &observer);
       } catch (const c10::Error& e) {
         result = absl::InternalError(absl::StrCat("model error: ", e.what_without_backtrace()));
       } catch (const std::exception& e) {
@@ -60,7 +86,7 @@ void WorkerPool::Run(int index) {
       }
       solver.reset();
     }
-    if (adapter_counted) metrics_->adapters_resident().Decrement();
+    if (observer.adapter_counted()) metrics_->adapters_resident().Decrement();
     if (!result.ok() && result.status().code() == absl::StatusCode::kInternal) {
       LogLine(LogLevel::kError, "job_internal_error")
           .Add("job_id", job->id())

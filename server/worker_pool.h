@@ -5,7 +5,8 @@
 // A worker builds its Solver when a job starts and destroys it when the job ends, so the job's
 // LoRA adapter (and the optimizer state and caches the solve made) is freed with the job, whether
 // it finished, failed or was cancelled; an idle server holds no adapter (arc_adapters_resident 0).
-// The solver polls the job's cancel token before every training and decode step. Exceptions
+// The solver reports to a per-job SolveObserver (worker_pool.cc) that forwards progress to the
+// JobManager and polls the job's cancel token before every training and decode step. Exceptions
 // escaping the model code (c10::Error, std::exception) fail the job with INTERNAL and never take
 // the worker down.
 //

@@ -3,7 +3,6 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 
 #include "core/data/task_io.h"
@@ -15,6 +14,28 @@ namespace arc {
 namespace {
 
 using ::arc::testing::G;
+
+// Records what a solve reports; cancels once `cancel_after` polls have been answered (< 0: never).
+class Recorder : public SolveObserver {
+ public:
+  void OnPhase(SolvePhase phase) override { phases.push_back(phase); }
+  void OnTttStep(const TttProgress& p) override { ttt_steps.push_back(p.step); }
+  void OnInference(int done, int total) override {
+    if (inference_calls++ == 0) first_views_done = done;
+    views_done = done;
+    views_total = total;
+  }
+  bool IsCancelled() override { return cancel_after >= 0 && ++polls > cancel_after; }
+
+  std::vector<SolvePhase> phases;
+  std::vector<int> ttt_steps;
+  int inference_calls = 0;
+  int first_views_done = -1;
+  int views_done = 0;
+  int views_total = 0;
+  int cancel_after = -1;
+  int polls = 0;
+};
 
 std::shared_ptr<const ArcModel> TinyModel(uint64_t seed = 1) {
   return arc::testing::TinyCompactModel(seed);
@@ -98,14 +119,17 @@ TEST(SolverTest, TestTimeTrainingLearnsASmallTask) {
   Solver solver(TinyModel());
   const Task task = FillTask(4, 1);
   SolveOptions o = LearningOptions();
-  std::vector<SolvePhase> phases;
-  absl::StatusOr<SolveResult> r = solver.Solve(task, o, [&](const SolveProgress& p) {
-    if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
-  });
+  Recorder recorder;
+  absl::StatusOr<SolveResult> r = solver.Solve(task, o, &recorder);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(phases, (std::vector<SolvePhase>{SolvePhase::kTttData, SolvePhase::kTttTrain,
+  EXPECT_EQ(recorder.phases, (std::vector<SolvePhase>{SolvePhase::kTttData, SolvePhase::kTttTrain,
                                               SolvePhase::kInference, SolvePhase::kSelection}));
   EXPECT_TRUE(r->ttt);
+  ASSERT_EQ(recorder.ttt_steps.size(), 200u);  // one call per optimizer step, in order
+  EXPECT_EQ(recorder.ttt_steps.front(), 1);
+  EXPECT_EQ(recorder.ttt_steps.back(), 200);
+  EXPECT_EQ(recorder.views_done, recorder.views_total);
+  EXPECT_EQ(recorder.views_total, r->tests[0].num_views);
   EXPECT_EQ(r->train_stats.steps, 200);
   EXPECT_EQ(r->train_stats.samples, 80);  // (4 leave-one + 12 leave-two) x (1 + 4 permuted)
   EXPECT_GT(r->train_stats.first_loss, 20 * r->train_stats.last_loss)
@@ -146,10 +170,8 @@ TEST(SolverTest, BaseAttemptAddsTheBaseModelsTopCandidate) {
 
   SolveOptions guarded = o;
   guarded.selection.base_attempt = true;
-  SolveProgress last;
-  absl::StatusOr<SolveResult> g = solver.Solve(task, guarded, [&](const SolveProgress& p) {
-    if (p.phase == SolvePhase::kInference) last = p;
-  });
+  Recorder last;
+  absl::StatusOr<SolveResult> g = solver.Solve(task, guarded, &last);
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(g->AttemptsFor(0).attempt_1, adapted_top.grid);
   EXPECT_EQ(g->AttemptsFor(0).attempt_2, base_top.grid);
@@ -164,6 +186,7 @@ TEST(SolverTest, BaseAttemptAddsTheBaseModelsTopCandidate) {
   EXPECT_EQ(g->tests[0].num_views, adapted->tests[0].num_views);
   EXPECT_EQ(last.views_total, 2 * g->tests[0].num_views);
   EXPECT_EQ(last.views_done, last.views_total);
+  EXPECT_EQ(last.first_views_done, 0);
   EXPECT_EQ(g->generated_tokens, adapted->generated_tokens + base->generated_tokens);
 
   // Without TTT the option changes nothing.
@@ -292,9 +315,9 @@ TEST(SolverTest, CancellationStopsTrainingAndLeavesTheSolverUsable) {
   SolveOptions o = FastOptions();
   o.train.max_steps = 1000;
   o.train.epochs = 100;
-  std::atomic<int> checks{0};
-  absl::StatusOr<SolveResult> r =
-      solver.Solve(ColourSwapTask(3, 4), o, {}, [&] { return ++checks > 3; });
+  Recorder cancel;
+  cancel.cancel_after = 3;
+  absl::StatusOr<SolveResult> r = solver.Solve(ColourSwapTask(3, 4), o, &cancel);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(std::string(r.status().message()).rfind("ttt cancelled at step 3 of ", 0), 0u)
       << r.status();

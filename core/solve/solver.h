@@ -1,18 +1,26 @@
-// Solver: the whole per-task pipeline of the MIT test-time-training paper on one ArcModel.
+// Solver: the whole per-task pipeline of the MIT test-time-training paper on one ArcModel, as
+// four named steps (Solve in solver.cc reads as this list):
 //
-//   1. ttt_data   BuildTttData from the demonstrations (core/ttt_data.h), rendered through the
-//                 model's prompt format with the loss mask (samples over the token budget dropped);
-//   2. ttt_train  the solver's LoRA adapter is reset to its initial state and trained on them
-//                 (core/ttt.h); skipped with ttt = false (the paper's no-TTT baseline);
-//   3. inference  for each test input, BuildViews (core/views.h); views whose prompt plus the answer
-//                 budget do not fit the model's context are dropped, and when none fits the views
-//                 are rebuilt with one more demonstration left out, as the paper does; all views are
-//                 decoded greedily in batches with the adapter; each output is parsed and inverted;
-//                 invalid outputs are counted, never fatal;
-//   4. selection  hierarchical vote (or majority), optionally re-ranked by product-of-experts
-//                 scoring: the adapted model's summed log-likelihood of each of the top K candidates
-//                 under M dihedral views of the task (reference arc-anchors.md §2.2); optionally
-//                 the base model's own top candidate as attempt 2 (SelectionOptions::base_attempt).
+//   1. ttt_data   BuildTttData from the demonstrations (core/solve/ttt_data.h), rendered through
+//                 the model's prompt format with the loss mask (samples over the token budget
+//                 dropped);
+//   2. ttt_train  adapt: the solver's LoRA adapter is reset to its initial state and trained on
+//                 them (core/solve/ttt.h), or a private copy of the base under full fine-tuning;
+//                 skipped with ttt = false (the paper's no-TTT baseline);
+//   3. inference  infer views (core/solve/inference.h): for each test input, BuildViews
+//                 (core/solve/views.h); views whose prompt plus the answer budget do not fit the
+//                 model's context are dropped, and when none fits the views are rebuilt with one
+//                 more demonstration left out, as the paper does; all views are decoded greedily
+//                 in batches with the adapted model; each output is parsed and inverted; invalid
+//                 outputs are counted, never fatal;
+//   4. selection  select (core/solve/selection.h): hierarchical vote (or majority), optionally
+//                 re-ranked by product-of-experts scoring: the adapted model's summed
+//                 log-likelihood of each of the top K candidates under M dihedral views of the task
+//                 (reference arc-anchors.md §2.2); optionally the base model's own top candidate as
+//                 attempt 2 (SelectionOptions::base_attempt).
+//
+// Progress and cancellation go through one SolveObserver (core/solve/observer.h); the result is a
+// SolveResult (core/solve/result.h, printed as JSON by core/solve/result_json.h).
 //
 // Ownership and threads: a Solver holds a shared, read-only ArcModel and its own adapter; it is used
 // by one thread at a time (one solver per worker). Several solvers may share one ArcModel.
@@ -29,6 +37,8 @@
 #include "absl/status/statusor.h"
 #include "core/model/arc_model.h"
 #include "core/model/lora.h"
+#include "core/solve/observer.h"
+#include "core/solve/result.h"
 #include "core/solve/ttt.h"
 #include "core/solve/ttt_data.h"
 #include "core/solve/views.h"
@@ -91,70 +101,26 @@ struct SolveOptions {
 // Checks every option; INVALID_ARGUMENT naming the field and its range.
 absl::Status ValidateSolveOptions(const SolveOptions& options);
 
-enum class SolvePhase { kTttData, kTttTrain, kInference, kSelection };
-std::string_view SolvePhaseName(SolvePhase phase);
-
-struct SolveProgress {
-  SolvePhase phase = SolvePhase::kTttData;
-  TttProgress ttt;        // during kTttTrain
-  int views_done = 0;     // during kInference, over all test inputs
-  int views_total = 0;
-};
-
-struct ViewPrediction {
-  std::string view;       // view id
-  std::string category;
-  bool valid = false;
-  Grid output;            // inverted into the task's frame when valid
-  std::string error;      // why the output was rejected, when not valid
-};
-
-struct TestResult {
-  std::vector<Candidate> candidates;   // ranked; [0] and [1] are the attempts
-  int num_views = 0;
-  int invalid_outputs = 0;
-  int leave_out = 0;                   // demonstrations left out per view (after context fitting)
-  std::vector<ViewPrediction> views;   // only with include_views
-};
-
-struct PhaseSeconds {
-  double ttt_data = 0;
-  double ttt_train = 0;
-  double inference = 0;
-  double selection = 0;
-};
-
-struct SolveResult {
-  std::string task_id;
-  std::string task_hash;               // ContentHash
-  std::vector<TestResult> tests;       // one per test input
-  bool ttt = false;                    // whether adaptation ran
-  bool full_finetune = false;          // adaptation trained a full copy instead of LoRA
-  TttDataStats data_stats;
-  TttTrainStats train_stats;
-  PhaseSeconds seconds;
-  int64_t prompt_tokens = 0;           // decoded prompts, all views
-  int64_t generated_tokens = 0;
-  int64_t adapter_parameters = 0;
-
-  Attempts AttemptsFor(int test_index) const;
-};
-
 class Solver {
  public:
   explicit Solver(std::shared_ptr<const ArcModel> model);
 
-  // Solves `task` (validated against TaskLimits). `progress` and `is_cancelled` may be empty; the
-  // cancel check runs before every training step and every decode step, and a cancelled solve
-  // returns CANCELLED and leaves the solver usable. FAILED_PRECONDITION (with the token counts)
-  // when no view fits the model's context even with one demonstration.
+  // Solves `task` (validated against TaskLimits), reporting to `observer` (may be null; see
+  // core/solve/observer.h for the calls and their order). The cancel check runs before every
+  // training step, decode step and scoring batch; a cancelled solve returns CANCELLED and leaves
+  // the solver usable. FAILED_PRECONDITION (with the token counts) when no view fits the model's
+  // context even with one demonstration.
   absl::StatusOr<SolveResult> Solve(const Task& task, const SolveOptions& options,
-                                    const std::function<void(const SolveProgress&)>& progress = {},
-                                    const std::function<bool()>& is_cancelled = {});
+                                    SolveObserver* observer = nullptr);
 
   const ArcModel& model() const { return *model_; }
 
  private:
+  struct Adaptation;  // what step 2 produced (solver.cc)
+
+  // Step 2: trains the adapter (or a full copy of the base) on the rendered TTT samples.
+  absl::StatusOr<Adaptation> Adapt(const std::vector<RenderedPrompt>& samples,
+                                   const SolveOptions& options, SolveObserver& observer);
   absl::Status EnsureAdapter(const LoraConfig& config);
 
   std::shared_ptr<const ArcModel> model_;
