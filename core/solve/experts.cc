@@ -42,7 +42,7 @@ absl::StatusOr<Experts> ParseExperts(std::string_view name) {
     if (name == ExpertsName(e)) return e;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("experts: \"", name, "\" is not one of both, search, ttt"));
+      absl::StrCat("experts: \"", std::string(name), "\" is not one of both, search, ttt"));
 }
 
 bool UsesSearch(Experts experts) { return experts != Experts::kTtt; }
