@@ -41,6 +41,19 @@ std::vector<Placement> PlaceAll(Rng& rng, Grid& canvas, const std::vector<Grid>&
   return out;
 }
 
+// `n` small shapes of min_cells..max_cells cells, each in a colour from `palette`, placed on
+// `canvas` at least `gap` cells apart (PlaceAll: those that find no spot are skipped).
+std::vector<Placement> ScatterShapes(Rng& rng, Grid& canvas, int n, int min_cells, int max_cells,
+                                     const std::vector<uint8_t>& palette, int gap) {
+  std::vector<Grid> masks;
+  std::vector<uint8_t> colours;
+  for (int i = 0; i < n; ++i) {
+    masks.push_back(SmallShape(rng, Uniform(rng, min_cells, max_cells)));
+    colours.push_back(Choose(rng, palette));
+  }
+  return PlaceAll(rng, canvas, masks, colours, gap);
+}
+
 int ObjectCount(Rng& rng, const Difficulty& d, int at_least = 1) {
   return Uniform(rng, std::min(at_least, d.max_objects), d.max_objects);
 }
@@ -67,8 +80,7 @@ void OutlineBox(Grid& g, int r, int c, int h, int w, uint8_t colour) {
 std::optional<Task> FillEnclosed(Rng& rng, const Difficulty& d) {
   const uint8_t fill = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 1, 3, {fill});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols);
     for (int i = 0; i < n; ++i) {
@@ -89,13 +101,9 @@ std::optional<Task> FillEnclosed(Rng& rng, const Difficulty& d) {
     }
     const Grid enclosed = EnclosedMask(in);
     if (CountNonBg(enclosed) == 0) return std::nullopt;
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        if (enclosed.at(i, j) != 0) out.set(i, j, fill);
-      }
-    }
-    return Example{in, out};
+    return Example{in, MapCells(in, [&](int i, int j, uint8_t v) {
+                     return enclosed.at(i, j) != 0 ? fill : v;
+                   })};
   });
 }
 
@@ -104,8 +112,7 @@ std::optional<Task> FillEnclosed(Rng& rng, const Difficulty& d) {
 std::optional<Task> CountHolesBar(Rng& rng, const Difficulty& d) {
   const uint8_t bar = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 3);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols);
     for (int i = 0; i < n; ++i) {
@@ -132,8 +139,7 @@ std::optional<Task> CountHolesBar(Rng& rng, const Difficulty& d) {
 // Walls and one seed pixel; the seed's background region takes the seed's colour.
 std::optional<Task> FloodFillSeed(Rng& rng, const Difficulty& d) {
   const uint8_t wall = static_cast<uint8_t>(Uniform(rng, 1, 9));
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in(rows, cols);
     const int walls = Uniform(r, 1, 3);
     for (int k = 0; k < walls; ++k) {
@@ -158,13 +164,8 @@ std::optional<Task> FloodFillSeed(Rng& rng, const Difficulty& d) {
     if (size < 2 || size == background) return std::nullopt;  // the walls must split something
     const uint8_t seed = DistinctColours(r, 1, {wall})[0];
     in.set(sr, sc, seed);
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        if (region.at(i, j) != 0) out.set(i, j, seed);
-      }
-    }
-    return Example{in, out};
+    return Example{
+        in, MapCells(in, [&](int i, int j, uint8_t v) { return region.at(i, j) != 0 ? seed : v; })};
   });
 }
 
@@ -178,9 +179,8 @@ struct SizedObjects {
   std::vector<int> sizes;  // of the placed objects
 };
 
-std::optional<SizedObjects> DrawSizedObjects(Rng& r, const Difficulty& d,
+std::optional<SizedObjects> DrawSizedObjects(Rng& r, const Difficulty& d, int rows, int cols,
                                              const std::vector<uint8_t>& palette) {
-  const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
   const int n = std::min(8, ObjectCount(r, d, 2));
   std::vector<int> sizes = r.Permutation(8);
   sizes.resize(n);
@@ -209,8 +209,8 @@ size_t Extreme(const std::vector<int>& sizes, bool largest) {
 std::optional<Task> RecolourExtreme(Rng& rng, const Difficulty& d) {
   const bool largest = Chance(rng, 0.5);
   const std::vector<uint8_t> colours = DistinctColours(rng, 2);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, {colours[0]});
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, rows, cols, {colours[0]});
     if (!objects) return std::nullopt;
     const Placement& p = objects->placed[Extreme(objects->sizes, largest)];
     Grid out = objects->canvas;
@@ -222,8 +222,8 @@ std::optional<Task> RecolourExtreme(Rng& rng, const Difficulty& d) {
 // Only the largest object stays.
 std::optional<Task> KeepLargest(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, palette);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, rows, cols, palette);
     if (!objects) return std::nullopt;
     const Placement& p = objects->placed[Extreme(objects->sizes, true)];
     // Stamp the shape, not its box: a smaller object may sit in a concave corner of the box.
@@ -241,8 +241,8 @@ std::optional<Task> KeepLargest(Rng& rng, const Difficulty& d) {
 // tucked into a concave side; the checker uses the same definition).
 std::optional<Task> CropObject(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, palette);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, rows, cols, palette);
     if (!objects) return std::nullopt;
     const Placement& p = objects->placed[Extreme(objects->sizes, true)];
     return Example{objects->canvas, Crop(objects->canvas, p.r, p.c, p.mask.rows(), p.mask.cols())};
@@ -254,8 +254,7 @@ std::optional<Task> RecolourBySize(Rng& rng, const Difficulty& d) {
   const uint8_t base = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const int m = Uniform(rng, 2, std::max(2, std::min(3, d.max_colours)));
   const std::vector<uint8_t> by_size = DistinctColours(rng, m, {base});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d, 2);
     std::vector<Grid> masks;
     std::vector<int> sizes;
@@ -282,17 +281,9 @@ std::optional<Task> RecolourBySize(Rng& rng, const Difficulty& d) {
 // Scattered objects; the output is their common bounding box.
 std::optional<Task> CropBbox(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
-    const int n = ObjectCount(r, d);
-    std::vector<Grid> masks;
-    std::vector<uint8_t> colours;
-    for (int i = 0; i < n; ++i) {
-      masks.push_back(SmallShape(r, Uniform(r, 1, 5)));
-      colours.push_back(Choose(r, palette));
-    }
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in(rows, cols);
-    if (PlaceAll(r, in, masks, colours, 0).empty()) return std::nullopt;
+    if (ScatterShapes(r, in, ObjectCount(r, d), 1, 5, palette, 0).empty()) return std::nullopt;
     return Example{in, Trim(in)};
   });
 }
@@ -300,17 +291,9 @@ std::optional<Task> CropBbox(Rng& rng, const Difficulty& d) {
 // Isolated pixels (no non-background 8-neighbour) are noise and vanish; objects have >= 3 cells.
 std::optional<Task> Denoise(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 4), cols = *DrawSide(r, d, 4);
-    const int n = ObjectCount(r, d);
-    std::vector<Grid> masks;
-    std::vector<uint8_t> colours;
-    for (int i = 0; i < n; ++i) {
-      masks.push_back(SmallShape(r, Uniform(r, 3, 7)));
-      colours.push_back(Choose(r, palette));
-    }
+  return CollectPairs(rng, d, 4, 4, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid clean(rows, cols);
-    PlaceAll(r, clean, masks, colours, 1);
+    ScatterShapes(r, clean, ObjectCount(r, d), 3, 7, palette, 1);
     Grid in = clean;
     const int noise = Uniform(r, 1, std::max(1, rows * cols / 15));
     for (int k = 0; k < noise; ++k) {
@@ -324,8 +307,7 @@ std::optional<Task> Denoise(Rng& rng, const Difficulty& d) {
 // Solid rectangles lose their interior (cells whose four neighbours are all in the rectangle).
 std::optional<Task> HollowObjects(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols), out(rows, cols);
     for (int i = 0; i < n; ++i) {
@@ -345,40 +327,26 @@ std::optional<Task> HollowObjects(Rng& rng, const Difficulty& d) {
 std::optional<Task> OutlineObjects(Rng& rng, const Difficulty& d) {
   const uint8_t halo = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 1, 3, {halo});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
-    const int n = ObjectCount(r, d);
-    std::vector<Grid> masks;
-    std::vector<uint8_t> colours;
-    for (int i = 0; i < n; ++i) {
-      masks.push_back(SmallShape(r, Uniform(r, 1, 5)));
-      colours.push_back(Choose(r, palette));
-    }
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in(rows, cols);
-    if (PlaceAll(r, in, masks, colours, 1).empty()) return std::nullopt;
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        if (in.at(i, j) != kBg) continue;
-        bool touches = false;
-        for (int di = -1; di <= 1; ++di) {
-          for (int dj = -1; dj <= 1; ++dj) {
-            const int a = i + di, b = j + dj;
-            touches |= a >= 0 && b >= 0 && a < rows && b < cols && in.at(a, b) != kBg;
-          }
-        }
-        if (touches) out.set(i, j, halo);
-      }
-    }
-    return Example{in, out};
+    if (ScatterShapes(r, in, ObjectCount(r, d), 1, 5, palette, 1).empty()) return std::nullopt;
+    return Example{in, MapCells(in, [&](int i, int j, uint8_t v) {
+                     bool touches = false;
+                     for (int di = -1; di <= 1; ++di) {
+                       for (int dj = -1; dj <= 1; ++dj) {
+                         const int a = i + di, b = j + dj;
+                         touches |= a >= 0 && b >= 0 && a < rows && b < cols && in.at(a, b) != kBg;
+                       }
+                     }
+                     return v == kBg && touches ? halo : v;
+                   })};
   });
 }
 
 // Objects of one colour take the colour of the marker pixel in a fixed corner.
 std::optional<Task> RecolourByMarker(Rng& rng, const Difficulty& d) {
   const int corner = Uniform(rng, 0, 3);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const std::vector<uint8_t> colours = DistinctColours(r, 2);
     const uint8_t marker = colours[0], base = colours[1];
     Grid in(rows, cols);
@@ -389,13 +357,7 @@ std::optional<Task> RecolourByMarker(Rng& rng, const Difficulty& d) {
     if (PlaceAll(r, in, masks, std::vector<uint8_t>(masks.size(), base), 1).empty()) {
       return std::nullopt;
     }
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        if (in.at(i, j) == base) out.set(i, j, marker);
-      }
-    }
-    return Example{in, out};
+    return Example{in, MapCells(in, [&](int, int, uint8_t v) { return v == base ? marker : v; })};
   });
 }
 
@@ -404,8 +366,7 @@ std::optional<Task> RecolourByMarker(Rng& rng, const Difficulty& d) {
 std::optional<Task> CopyToMarkers(Rng& rng, const Difficulty& d) {
   const uint8_t marker = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 1, 2, {marker});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 5), cols = *DrawSide(r, d, 5);
+  return CollectPairs(rng, d, 5, 5, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int th = Uniform(r, 2, 3), tw = Uniform(r, 2, 3);
     const Grid mask = Trim(RandomShape(r, th, tw, Uniform(r, 2, th * tw)));
     Grid tmpl(mask.rows(), mask.cols());
@@ -445,8 +406,7 @@ std::optional<Task> CopyToMarkers(Rng& rng, const Difficulty& d) {
 
 // Pairs of same-coloured pixels in a row or column are joined by a line of their colour.
 std::optional<Task> LinesBetweenPoints(Rng& rng, const Difficulty& d) {
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = Uniform(r, 1, std::min(d.max_objects, d.max_colours));
     const std::vector<uint8_t> colours = DistinctColours(r, n);
     Grid in(rows, cols), out(rows, cols);
@@ -469,8 +429,7 @@ std::optional<Task> LinesBetweenPoints(Rng& rng, const Difficulty& d) {
 
 // Two pixels of one colour at opposite corners of a box (>= 3x3) become the box's outline.
 std::optional<Task> CornersToBox(Rng& rng, const Difficulty& d) {
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = Uniform(r, 1, std::min(d.max_objects, d.max_colours));
     const std::vector<uint8_t> colours = DistinctColours(r, n);
     Grid in(rows, cols), out(rows, cols);
@@ -499,8 +458,7 @@ constexpr std::array<std::pair<int, int>, 4> kDiagonal = {{{1, 1}, {1, -1}, {-1,
 // Pixels shoot a ray of their colour in a fixed direction to the edge; rays never cross.
 std::optional<Task> RayTask(Rng& rng, const Difficulty& d, std::pair<int, int> dir) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols), out(rows, cols);
     for (int k = 0; k < n; ++k) {
@@ -537,8 +495,7 @@ std::optional<Task> DrawCross(Rng& rng, const Difficulty& d) {
   const int stencil = Uniform(rng, 0, 2);  // 0: plus, 1: x, 2: ring
   const uint8_t paint = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 1, 3, {paint});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols);
     std::vector<Grid> dots(n, Grid(1, 1, 1));
@@ -568,17 +525,10 @@ std::optional<Task> DrawCross(Rng& rng, const Difficulty& d) {
 std::optional<Task> CountObjectsBar(Rng& rng, const Difficulty& d) {
   const uint8_t bar = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = Uniform(r, 1, std::min(d.max_objects, d.max_side));
-    std::vector<Grid> masks;
-    std::vector<uint8_t> colours;
-    for (int i = 0; i < n; ++i) {
-      masks.push_back(SmallShape(r, Uniform(r, 1, 4)));
-      colours.push_back(Choose(r, palette));
-    }
     Grid in(rows, cols);
-    const size_t placed = PlaceAll(r, in, masks, colours, 1).size();
+    const size_t placed = ScatterShapes(r, in, n, 1, 4, palette, 1).size();
     if (placed == 0) return std::nullopt;
     return Example{in, Grid(1, static_cast<int>(placed), bar)};
   });
