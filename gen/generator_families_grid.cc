@@ -2,6 +2,7 @@
 // rules. Each family draws its rule's parameters once, then Collect draws the pairs.
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"

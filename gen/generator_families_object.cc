@@ -4,6 +4,7 @@
 // connected component of the input under 4- or 8-connectivity.
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <utility>
 
 #include "gen/generator_families.h"
@@ -404,51 +405,55 @@ std::optional<Task> CopyToMarkers(Rng& rng, const Difficulty& d) {
 // ---------------------------------------------------------------------------------------------
 // Lines and rays.
 
-// Pairs of same-coloured pixels in a row or column are joined by a line of their colour.
-std::optional<Task> LinesBetweenPoints(Rng& rng, const Difficulty& d) {
+// Draws one figure of `colour`: the figure on `out`, its markers on `in` (or nothing where it finds
+// no room).
+using FigureFn = std::function<void(Rng& r, uint8_t colour, Grid& in, Grid& out)>;
+
+// Pairs of sides >= 3 with one figure for each of 1..min(max_objects, max_colours) distinct
+// colours; a pair where no figure found room is redrawn.
+std::optional<Task> CollectFigures(Rng& rng, const Difficulty& d, const FigureFn& draw) {
   return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = Uniform(r, 1, std::min(d.max_objects, d.max_colours));
     const std::vector<uint8_t> colours = DistinctColours(r, n);
     Grid in(rows, cols), out(rows, cols);
-    for (uint8_t colour : colours) {
-      const bool horizontal = Chance(r, 0.5);
-      const int len = horizontal ? cols : rows;
-      const int at = Uniform(r, 0, (horizontal ? rows : cols) - 1);
-      const int a = Uniform(r, 0, len - 3), b = Uniform(r, a + 2, len - 1);
-      const int r0 = horizontal ? at : a, c0 = horizontal ? a : at;
-      const int h = horizontal ? 1 : b - a + 1, w = horizontal ? b - a + 1 : 1;
-      if (!IsFree(out, r0, c0, h, w, 1)) continue;
-      StampMask(out, Grid(h, w, 1), r0, c0, colour);
-      in.set(r0, c0, colour);
-      in.set(r0 + h - 1, c0 + w - 1, colour);
-    }
+    for (uint8_t colour : colours) draw(r, colour, in, out);
     if (CountNonBg(in) == 0) return std::nullopt;
     return Example{in, out};
   });
 }
 
+// Pairs of same-coloured pixels in a row or column are joined by a line of their colour.
+std::optional<Task> LinesBetweenPoints(Rng& rng, const Difficulty& d) {
+  return CollectFigures(rng, d, [&](Rng& r, uint8_t colour, Grid& in, Grid& out) {
+    const int rows = in.rows(), cols = in.cols();
+    const bool horizontal = Chance(r, 0.5);
+    const int len = horizontal ? cols : rows;
+    const int at = Uniform(r, 0, (horizontal ? rows : cols) - 1);
+    const int a = Uniform(r, 0, len - 3), b = Uniform(r, a + 2, len - 1);
+    const int r0 = horizontal ? at : a, c0 = horizontal ? a : at;
+    const int h = horizontal ? 1 : b - a + 1, w = horizontal ? b - a + 1 : 1;
+    if (!IsFree(out, r0, c0, h, w, 1)) return;
+    StampMask(out, Grid(h, w, 1), r0, c0, colour);
+    in.set(r0, c0, colour);
+    in.set(r0 + h - 1, c0 + w - 1, colour);
+  });
+}
+
 // Two pixels of one colour at opposite corners of a box (>= 3x3) become the box's outline.
 std::optional<Task> CornersToBox(Rng& rng, const Difficulty& d) {
-  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
-    const int n = Uniform(r, 1, std::min(d.max_objects, d.max_colours));
-    const std::vector<uint8_t> colours = DistinctColours(r, n);
-    Grid in(rows, cols), out(rows, cols);
-    for (uint8_t colour : colours) {
-      const int h = Uniform(r, 3, std::min(rows, 8)), w = Uniform(r, 3, std::min(cols, 8));
-      const auto spot = FindSpot(r, out, h, w, 1);
-      if (!spot) continue;
-      const auto [r0, c0] = *spot;
-      OutlineBox(out, r0, c0, h, w, colour);
-      if (Chance(r, 0.5)) {
-        in.set(r0, c0, colour);
-        in.set(r0 + h - 1, c0 + w - 1, colour);
-      } else {
-        in.set(r0, c0 + w - 1, colour);
-        in.set(r0 + h - 1, c0, colour);
-      }
+  return CollectFigures(rng, d, [&](Rng& r, uint8_t colour, Grid& in, Grid& out) {
+    const int h = Uniform(r, 3, std::min(in.rows(), 8)), w = Uniform(r, 3, std::min(in.cols(), 8));
+    const auto spot = FindSpot(r, out, h, w, 1);
+    if (!spot) return;
+    const auto [r0, c0] = *spot;
+    OutlineBox(out, r0, c0, h, w, colour);
+    if (Chance(r, 0.5)) {
+      in.set(r0, c0, colour);
+      in.set(r0 + h - 1, c0 + w - 1, colour);
+    } else {
+      in.set(r0, c0 + w - 1, colour);
+      in.set(r0 + h - 1, c0, colour);
     }
-    if (CountNonBg(in) == 0) return std::nullopt;
-    return Example{in, out};
   });
 }
 
