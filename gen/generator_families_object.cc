@@ -206,35 +206,40 @@ size_t Extreme(const std::vector<int>& sizes, bool largest) {
                              sizes.begin());
 }
 
+// Pairs of sides >= 3 holding 2..max_objects objects of distinct sizes (colours from `palette`),
+// each the example `make` builds from the canvas and its largest (or smallest) object.
+std::optional<Task> CollectBySize(
+    Rng& rng, const Difficulty& d, const std::vector<uint8_t>& palette, bool largest,
+    const std::function<Example(const Grid& canvas, const Placement& extreme)>& make) {
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, rows, cols, palette);
+    if (!objects) return std::nullopt;
+    return make(objects->canvas, objects->placed[Extreme(objects->sizes, largest)]);
+  });
+}
+
 // The largest (or smallest) object takes a new colour.
 std::optional<Task> RecolourExtreme(Rng& rng, const Difficulty& d) {
   const bool largest = Chance(rng, 0.5);
   const std::vector<uint8_t> colours = DistinctColours(rng, 2);
-  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, rows, cols, {colours[0]});
-    if (!objects) return std::nullopt;
-    const Placement& p = objects->placed[Extreme(objects->sizes, largest)];
-    Grid out = objects->canvas;
+  return CollectBySize(rng, d, {colours[0]}, largest, [&](const Grid& in, const Placement& p) {
+    Grid out = in;
     StampMask(out, p.mask, p.r, p.c, colours[1]);
-    return Example{objects->canvas, out};
+    return Example{in, out};
   });
 }
 
 // Only the largest object stays.
 std::optional<Task> KeepLargest(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, rows, cols, palette);
-    if (!objects) return std::nullopt;
-    const Placement& p = objects->placed[Extreme(objects->sizes, true)];
+  return CollectBySize(rng, d, palette, /*largest=*/true, [&](const Grid& in, const Placement& p) {
     // Stamp the shape, not its box: a smaller object may sit in a concave corner of the box.
     int cell = 0;
     while (p.mask.cells()[cell] == 0) ++cell;
-    const uint8_t colour =
-        objects->canvas.at(p.r + cell / p.mask.cols(), p.c + cell % p.mask.cols());
-    Grid out(objects->canvas.rows(), objects->canvas.cols());
+    const uint8_t colour = in.at(p.r + cell / p.mask.cols(), p.c + cell % p.mask.cols());
+    Grid out(in.rows(), in.cols());
     StampMask(out, p.mask, p.r, p.c, colour);
-    return Example{objects->canvas, out};
+    return Example{in, out};
   });
 }
 
@@ -242,11 +247,8 @@ std::optional<Task> KeepLargest(Rng& rng, const Difficulty& d) {
 // tucked into a concave side; the checker uses the same definition).
 std::optional<Task> CropObject(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, rows, cols, palette);
-    if (!objects) return std::nullopt;
-    const Placement& p = objects->placed[Extreme(objects->sizes, true)];
-    return Example{objects->canvas, Crop(objects->canvas, p.r, p.c, p.mask.rows(), p.mask.cols())};
+  return CollectBySize(rng, d, palette, /*largest=*/true, [&](const Grid& in, const Placement& p) {
+    return Example{in, Crop(in, p.r, p.c, p.mask.rows(), p.mask.cols())};
   });
 }
 
