@@ -77,6 +77,21 @@ void OutlineBox(Grid& g, int r, int c, int h, int w, uint8_t colour) {
 // ---------------------------------------------------------------------------------------------
 // Enclosure.
 
+// Draws `n` rectangle outlines with sides 3..7 (at most the canvas's), at least one cell apart,
+// each in a colour from `palette`, and calls `edit` on each one just drawn (outlines that find no
+// spot are skipped).
+void DrawOutlines(Rng& r, Grid& in, int n, const std::vector<uint8_t>& palette,
+                  const std::function<void(int r0, int c0, int h, int w, uint8_t colour)>& edit) {
+  for (int i = 0; i < n; ++i) {
+    const int h = Uniform(r, 3, std::min(in.rows(), 7)), w = Uniform(r, 3, std::min(in.cols(), 7));
+    const auto spot = FindSpot(r, in, h, w, 1);
+    if (!spot) continue;
+    const uint8_t colour = Choose(r, palette);
+    OutlineBox(in, spot->first, spot->second, h, w, colour);
+    edit(spot->first, spot->second, h, w, colour);
+  }
+}
+
 // Rectangle outlines, some broken open; background cells they enclose take the fill colour.
 std::optional<Task> FillEnclosed(Rng& rng, const Difficulty& d) {
   const uint8_t fill = static_cast<uint8_t>(Uniform(rng, 1, 9));
@@ -84,22 +99,18 @@ std::optional<Task> FillEnclosed(Rng& rng, const Difficulty& d) {
   return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols);
-    for (int i = 0; i < n; ++i) {
-      const int h = Uniform(r, 3, std::min(rows, 7)), w = Uniform(r, 3, std::min(cols, 7));
-      const auto spot = FindSpot(r, in, h, w, 1);
-      if (!spot) continue;
-      OutlineBox(in, spot->first, spot->second, h, w, Choose(r, palette));
+    DrawOutlines(r, in, n, palette, [&](int r0, int c0, int h, int w, uint8_t) {
       if (n > 1 && Chance(r, 0.3)) {  // a gap in one side (never a corner) opens it
         const bool horizontal_side = Chance(r, 0.5);
         const int along = Uniform(r, 1, (horizontal_side ? w : h) - 2);
         const int far = Chance(r, 0.5) ? 1 : 0;
         if (horizontal_side) {
-          in.set(spot->first + far * (h - 1), spot->second + along, kBg);
+          in.set(r0 + far * (h - 1), c0 + along, kBg);
         } else {
-          in.set(spot->first + along, spot->second + far * (w - 1), kBg);
+          in.set(r0 + along, c0 + far * (w - 1), kBg);
         }
       }
-    }
+    });
     const Grid enclosed = EnclosedMask(in);
     if (CountNonBg(enclosed) == 0) return std::nullopt;
     return Example{in, MapCells(in, [&](int i, int j, uint8_t v) {
@@ -116,13 +127,7 @@ std::optional<Task> CountHolesBar(Rng& rng, const Difficulty& d) {
   return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols);
-    for (int i = 0; i < n; ++i) {
-      const int h = Uniform(r, 3, std::min(rows, 7)), w = Uniform(r, 3, std::min(cols, 7));
-      const auto spot = FindSpot(r, in, h, w, 1);
-      if (!spot) continue;
-      const auto [r0, c0] = *spot;
-      const uint8_t colour = Choose(r, palette);
-      OutlineBox(in, r0, c0, h, w, colour);
+    DrawOutlines(r, in, n, palette, [&](int r0, int c0, int h, int w, uint8_t colour) {
       const double kind = r.UniformDouble();
       if (kind < 0.25) {
         in.set(r0, c0 + Uniform(r, 1, w - 2), kBg);  // opened at the top
@@ -130,7 +135,7 @@ std::optional<Task> CountHolesBar(Rng& rng, const Difficulty& d) {
         const int wall = c0 + Uniform(r, 2, w - 3);  // split in two
         for (int k = 1; k < h - 1; ++k) in.set(r0 + k, wall, colour);
       }
-    }
+    });
     const int holes = CountEnclosedRegions(in);
     if (holes == 0 || holes > d.max_side) return std::nullopt;
     return Example{in, Grid(1, holes, bar)};
