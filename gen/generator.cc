@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "gen/generator_families.h"
 #include "core/data/status_macros.h"
+#include "gen/generator_families.h"
 
 namespace arc {
 namespace gen {
@@ -234,6 +234,14 @@ Grid RegionMask(const Grid& g, int r, int c) {
   return mark;
 }
 
+Grid MapCells(const Grid& g, const std::function<uint8_t(int i, int j, uint8_t v)>& f) {
+  Grid out(g.rows(), g.cols());
+  for (int i = 0; i < g.rows(); ++i) {
+    for (int j = 0; j < g.cols(); ++j) out.set(i, j, f(i, j, g.at(i, j)));
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Assembly.
 
@@ -257,6 +265,17 @@ std::optional<Task> Collect(Rng& rng, int num_pairs, const ExampleFn& make) {
   task.train.assign(pairs.begin(), pairs.end() - 1);
   task.test.push_back({pairs.back().input, pairs.back().output});
   return task;
+}
+
+std::optional<Task> CollectPairs(Rng& rng, const Difficulty& d, int min_rows, int min_cols,
+                                 const PairFn& make) {
+  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
+    // Both sides are drawn before either is checked: the families drew them that way before
+    // this helper existed, and the generated tasks must not change.
+    const std::optional<int> rows = DrawSide(r, d, min_rows), cols = DrawSide(r, d, min_cols);
+    if (!rows || !cols) return std::nullopt;
+    return make(r, *rows, *cols);
+  });
 }
 
 }  // namespace gen

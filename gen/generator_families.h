@@ -1,9 +1,11 @@
 // Internal to the task generator (gen/generator.{h,cc}): the family table entry and the drawing
 // helpers that the family files (generator_families_*.cc) share. Not part of the public API.
 //
-// A family function draws its rule's parameters from `rng` once, then calls Collect with a
-// per-example lambda; it returns nullopt when a draw came out degenerate, and the driver redraws
-// from the same stream. Everything here is a pure function of its arguments and the Rng state.
+// A family function draws its rule's parameters from `rng` once, then hands its per-pair rule to
+// CollectPairs (most families: the pair's sides are drawn for it) or Collect (families whose pairs
+// draw something before their sides, or sides of another kind); it returns nullopt when a draw came
+// out degenerate, and the driver redraws from the same stream. Everything here is a pure function
+// of its arguments and the Rng state.
 #ifndef ARC_GEN_GENERATOR_FAMILIES_H_
 #define ARC_GEN_GENERATOR_FAMILIES_H_
 
@@ -14,9 +16,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "gen/generator.h"
 #include "core/data/grid.h"
 #include "core/data/rng.h"
+#include "gen/generator.h"
 
 namespace arc::gen {
 
@@ -94,6 +96,8 @@ Grid EnclosedMask(const Grid& g);
 int CountEnclosedRegions(const Grid& g);
 // 1 on the 4-connected region of cells with the colour of (r, c) that contains (r, c).
 Grid RegionMask(const Grid& g, int r, int c);
+// A grid of g's size whose cell (i, j) is f(i, j, g.at(i, j)).
+Grid MapCells(const Grid& g, const std::function<uint8_t(int i, int j, uint8_t v)>& f);
 
 // ---------------------------------------------------------------------------------------------
 // Assembly.
@@ -103,6 +107,13 @@ using ExampleFn = std::function<std::optional<Example>(Rng& rng)>;
 // number of times) when `make` gives nullopt, output == input, or its input repeats an earlier
 // one. nullopt if some pair never came out right.
 std::optional<Task> Collect(Rng& rng, int num_pairs, const ExampleFn& make);
+
+using PairFn = std::function<std::optional<Example>(Rng& rng, int rows, int cols)>;
+// The scaffolding the families share: Collect over NumPairs(rng) pairs, each drawing the sides of
+// its grid, rows = DrawSide(rng, d, min_rows) then cols = DrawSide(rng, d, min_cols), and handing
+// them to `make` (a pair whose side range is empty is redrawn like one `make` rejects).
+std::optional<Task> CollectPairs(Rng& rng, const Difficulty& d, int min_rows, int min_cols,
+                                 const PairFn& make);
 
 }  // namespace arc::gen
 

@@ -2,6 +2,7 @@
 // rules. Each family draws its rule's parameters once, then Collect draws the pairs.
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,16 @@ double Density(Rng& rng, double lo, double hi) { return lo + (hi - lo) * rng.Uni
 std::vector<uint8_t> Palette(Rng& rng, const Difficulty& d, int cap = 9, int at_least = 1) {
   const int hi = std::max(at_least, std::min(d.max_colours, cap));
   return DistinctColours(rng, Uniform(rng, at_least, hi));
+}
+
+// An offset (dr, dc) in [-reach, reach]^2 other than (0, 0).
+std::pair<int, int> NonZeroOffset(Rng& rng, int reach) {
+  int dr = 0, dc = 0;
+  while (dr == 0 && dc == 0) {
+    dr = Uniform(rng, -reach, reach);
+    dc = Uniform(rng, -reach, reach);
+  }
+  return {dr, dc};
 }
 
 bool Contains(const Grid& g, uint8_t colour) { return CountColour(g, colour) > 0; }
@@ -67,8 +78,7 @@ std::optional<Task> DihedralTask(Rng& rng, const Difficulty& d, const std::vecto
   const Dihedral t = Choose(rng, set);
   const std::vector<uint8_t> palette = Palette(rng, d, 5);
   const double density = Density(rng, 0.3, 0.9);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d), cols = *DrawSide(r, d);
+  return CollectPairs(rng, d, 1, 1, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in = RandomGrid(r, rows, cols, palette, density);
     return Example{in, ApplyDihedral(t, in)};
   });
@@ -93,17 +103,12 @@ std::optional<Task> MappedColours(Rng& rng, const Difficulty& d,
                                   const std::vector<uint8_t>& required,
                                   const std::array<uint8_t, kNumColours>& map) {
   const double density = Density(rng, 0.5, 1.0);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d), cols = *DrawSide(r, d);
+  return CollectPairs(rng, d, 1, 1, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in = RandomGrid(r, rows, cols, palette, density);
     for (uint8_t c : required) {
       if (!Contains(in, c)) return std::nullopt;
     }
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) out.set(i, j, map[in.at(i, j)]);
-    }
-    return Example{in, out};
+    return Example{in, MapCells(in, [&](int, int, uint8_t v) { return map[v]; })};
   });
 }
 
@@ -150,19 +155,14 @@ std::optional<Task> Invert(Rng& rng, const Difficulty& d) {
     const int rows = *DrawSide(r, d), cols = *DrawSide(r, d);
     Grid in = RandomGrid(r, rows, cols, {colour}, density);
     if (!Contains(in, colour)) return std::nullopt;
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) out.set(i, j, in.at(i, j) == kBg ? colour : kBg);
-    }
-    return Example{in, out};
+    return Example{in, MapCells(in, [&](int, int, uint8_t v) { return v == kBg ? colour : kBg; })};
   });
 }
 
 std::optional<Task> MajorityColourFill(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = Palette(rng, d, 4, 2);
   const double density = Density(rng, 0.5, 1.0);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d), cols = *DrawSide(r, d);
+  return CollectPairs(rng, d, 1, 1, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in = RandomGrid(r, rows, cols, palette, density);
     int best = -1, best_count = 0, second = 0;
     for (uint8_t c : palette) {
@@ -185,8 +185,7 @@ std::optional<Task> RowMajority(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = Palette(rng, d, 4, 2);
   const bool columns = Chance(rng, 0.5);
   const double noise = Density(rng, 0.2, 0.45);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 1), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 1, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in(rows, cols), out(rows, cols);
     for (int i = 0; i < rows; ++i) {
       const uint8_t major = Choose(r, palette);
@@ -226,8 +225,7 @@ std::optional<Task> Gravity(Rng& rng, const Difficulty& d) {
                                                            Dihedral::kRot90, Dihedral::kRot270});
   const std::vector<uint8_t> palette = Palette(rng, d, 4);
   const double density = Density(rng, 0.15, 0.5);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 2), cols = *DrawSide(r, d);
+  return CollectPairs(rng, d, 2, 1, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in = RandomGrid(r, rows, cols, palette, density);
     Grid out = ApplyDihedral(Inverse(frame), FallDown(ApplyDihedral(frame, in)));
     return Example{in, out};
@@ -236,38 +234,27 @@ std::optional<Task> Gravity(Rng& rng, const Difficulty& d) {
 
 // Content moves by a fixed (dr, dc); inputs keep their content where the move keeps it inside.
 std::optional<Task> Translate(Rng& rng, const Difficulty& d) {
-  int dr = 0, dc = 0;
-  while (dr == 0 && dc == 0) {
-    dr = Uniform(rng, -2, 2);
-    dc = Uniform(rng, -2, 2);
-  }
+  const auto [dr, dc] = NonZeroOffset(rng, 2);
   const std::vector<uint8_t> palette = Palette(rng, d, 4);
   const double density = Density(rng, 0.2, 0.6);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const std::optional<int> rows = DrawSide(r, d, std::abs(dr) + 1);
-    const std::optional<int> cols = DrawSide(r, d, std::abs(dc) + 1);
-    if (!rows || !cols) return std::nullopt;
-    Grid in(*rows, *cols);
-    const Grid content =
-        RandomGrid(r, *rows - std::abs(dr), *cols - std::abs(dc), palette, density);
-    StampGrid(in, content, std::max(0, -dr), std::max(0, -dc));
-    Grid out(*rows, *cols);
-    StampGrid(out, content, std::max(0, dr), std::max(0, dc));
-    return Example{in, out};
-  });
+  return CollectPairs(rng, d, std::abs(dr) + 1, std::abs(dc) + 1,
+                      [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+                        Grid in(rows, cols);
+                        const Grid content = RandomGrid(r, rows - std::abs(dr), cols - std::abs(dc),
+                                                        palette, density);
+                        StampGrid(in, content, std::max(0, -dr), std::max(0, -dc));
+                        Grid out(rows, cols);
+                        StampGrid(out, content, std::max(0, dr), std::max(0, dc));
+                        return Example{in, out};
+                      });
 }
 
 // A cyclic shift by (dr, dc) in {-1, 0, 1}^2.
 std::optional<Task> Roll(Rng& rng, const Difficulty& d) {
-  int dr = 0, dc = 0;
-  while (dr == 0 && dc == 0) {
-    dr = Uniform(rng, -1, 1);
-    dc = Uniform(rng, -1, 1);
-  }
+  const auto [dr, dc] = NonZeroOffset(rng, 1);
   const std::vector<uint8_t> palette = Palette(rng, d, 5);
   const double density = Density(rng, 0.5, 1.0);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 2), cols = *DrawSide(r, d, 2);
+  return CollectPairs(rng, d, 2, 2, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in = RandomGrid(r, rows, cols, palette, density);
     Grid out(rows, cols);
     for (int i = 0; i < rows; ++i) {
@@ -282,8 +269,7 @@ std::optional<Task> Roll(Rng& rng, const Difficulty& d) {
 // Bottom-anchored bars in every column, sorted by height (ascending or descending).
 std::optional<Task> SortColumns(Rng& rng, const Difficulty& d) {
   const bool ascending = Chance(rng, 0.5);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 2), cols = *DrawSide(r, d, 2);
+  return CollectPairs(rng, d, 2, 2, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const uint8_t colour = static_cast<uint8_t>(Uniform(r, 1, 9));
     std::vector<int> heights(cols);
     for (int& h : heights) h = Uniform(r, 0, rows);
@@ -315,34 +301,32 @@ std::vector<int> FeasibleFactors(const Difficulty& d, const std::vector<int>& ks
 // distinct inputs for a task.
 absl::Status ScaleFeasible(const Difficulty& d) { return NeedMultiple(d, {2, 3}, 2); }
 
-// The small grid of a scale pair: sides s with k*s in range.
-std::optional<Grid> SmallGrid(Rng& r, const Difficulty& d, int ky, int kx,
-                              const std::vector<uint8_t>& palette, double density) {
-  const auto [rlo, rhi] = MultipleRange(d, ky);
-  const auto [clo, chi] = MultipleRange(d, kx);
-  if (rlo > rhi || clo > chi) return std::nullopt;
-  return RandomGrid(r, Uniform(r, rlo, rhi), Uniform(r, clo, chi), palette, density);
+// The scaffolding of the scaling and tiling families: a palette of up to 5 colours and a density
+// in [0.4, 0.9) drawn once, then per pair a small random grid with sides s such that ky*s (rows)
+// and kx*s (columns) lie in [min_side, max_side], and the example `make` builds from it.
+std::optional<Task> CollectScaled(Rng& rng, const Difficulty& d, int ky, int kx,
+                                  const std::function<Example(const Grid& small)>& make) {
+  const std::vector<uint8_t> palette = Palette(rng, d, 5);
+  const double density = Density(rng, 0.4, 0.9);
+  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
+    const auto [rlo, rhi] = MultipleRange(d, ky);
+    const auto [clo, chi] = MultipleRange(d, kx);
+    if (rlo > rhi || clo > chi) return std::nullopt;
+    return make(RandomGrid(r, Uniform(r, rlo, rhi), Uniform(r, clo, chi), palette, density));
+  });
 }
 
 std::optional<Task> ScaleUp(Rng& rng, const Difficulty& d) {
   const int k = Choose(rng, FeasibleFactors(d, {2, 3}));
-  const std::vector<uint8_t> palette = Palette(rng, d, 5);
-  const double density = Density(rng, 0.4, 0.9);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<Grid> small = SmallGrid(r, d, k, k, palette, density);
-    if (!small) return std::nullopt;
-    return Example{*small, Upscale(*small, k, k)};
+  return CollectScaled(rng, d, k, k, [&](const Grid& small) {
+    return Example{small, Upscale(small, k, k)};
   });
 }
 
 std::optional<Task> ScaleDown(Rng& rng, const Difficulty& d) {
   const int k = Choose(rng, FeasibleFactors(d, {2, 3}));
-  const std::vector<uint8_t> palette = Palette(rng, d, 5);
-  const double density = Density(rng, 0.4, 0.9);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<Grid> small = SmallGrid(r, d, k, k, palette, density);
-    if (!small) return std::nullopt;
-    return Example{Upscale(*small, k, k), *small};
+  return CollectScaled(rng, d, k, k, [&](const Grid& small) {
+    return Example{Upscale(small, k, k), small};
   });
 }
 
@@ -363,12 +347,8 @@ absl::Status TileFeasible(const Difficulty& d) { return NeedMultiple(d, {2, 3}, 
 
 std::optional<Task> TileTask(Rng& rng, const Difficulty& d) {
   const auto [ty, tx] = Choose(rng, FeasibleTilings(d));
-  const std::vector<uint8_t> palette = Palette(rng, d, 5);
-  const double density = Density(rng, 0.4, 0.9);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<Grid> small = SmallGrid(r, d, ty, tx, palette, density);
-    if (!small) return std::nullopt;
-    return Example{*small, Tile(*small, ty, tx)};
+  return CollectScaled(rng, d, ty, tx, [&](const Grid& small) {
+    return Example{small, Tile(small, ty, tx)};
   });
 }
 
@@ -379,16 +359,12 @@ absl::Status MirrorFeasible(const Difficulty& d) { return NeedMultiple(d, {2}, 2
 std::optional<Task> MirrorTile(Rng& rng, const Difficulty& d) {
   const Dihedral base = Choose(rng, std::vector<Dihedral>{Dihedral::kIdentity, Dihedral::kFlipLR,
                                                           Dihedral::kFlipUD, Dihedral::kRot180});
-  const std::vector<uint8_t> palette = Palette(rng, d, 5);
-  const double density = Density(rng, 0.4, 0.9);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<Grid> small = SmallGrid(r, d, 2, 2, palette, density);
-    if (!small) return std::nullopt;
-    const Grid b = ApplyDihedral(base, *small);
+  return CollectScaled(rng, d, 2, 2, [&](const Grid& small) {
+    const Grid b = ApplyDihedral(base, small);
     const Grid top = Concat(b, ApplyDihedral(Dihedral::kFlipLR, b), false);
     const Grid bottom =
         Concat(ApplyDihedral(Dihedral::kFlipUD, b), ApplyDihedral(Dihedral::kRot180, b), false);
-    return Example{*small, Concat(top, bottom, true)};
+    return Example{small, Concat(top, bottom, true)};
   });
 }
 
@@ -463,16 +439,14 @@ std::optional<Task> ExtractQuadrant(Rng& rng, const Difficulty& d) {
 std::optional<Task> PatternContinuation(Rng& rng, const Difficulty& d) {
   const bool vertical = Chance(rng, 0.5);
   const std::vector<uint8_t> palette = Palette(rng, d, 4, 2);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const std::optional<int> rows = DrawSide(r, d), cols = DrawSide(r, d, 4);
-    if (!rows || !cols) return std::nullopt;
-    const int period = Uniform(r, 2, std::min(4, *cols / 2));
-    const int shown = Uniform(r, period + 1, *cols - 1);
-    Grid in(*rows, *cols), out(*rows, *cols);
-    for (int i = 0; i < *rows; ++i) {
+  return CollectPairs(rng, d, 1, 4, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    const int period = Uniform(r, 2, std::min(4, cols / 2));
+    const int shown = Uniform(r, period + 1, cols - 1);
+    Grid in(rows, cols), out(rows, cols);
+    for (int i = 0; i < rows; ++i) {
       std::vector<uint8_t> motif(period);
       for (uint8_t& m : motif) m = Choose(r, palette);
-      for (int j = 0; j < *cols; ++j) {
+      for (int j = 0; j < cols; ++j) {
         out.set(i, j, motif[j % period]);
         if (j < shown) in.set(i, j, motif[j % period]);
       }
@@ -485,25 +459,23 @@ std::optional<Task> PatternContinuation(Rng& rng, const Difficulty& d) {
 // A doubly periodic tiling with a background rectangle cut out; the output restores it.
 std::optional<Task> PatternInpaint(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = Palette(rng, d, 4, 2);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const std::optional<int> rows = DrawSide(r, d, 4), cols = DrawSide(r, d, 4);
-    if (!rows || !cols) return std::nullopt;
-    const int py = Uniform(r, 1, std::min(3, *rows / 2));
-    const int px = Uniform(r, py == 1 ? 2 : 1, std::min(3, *cols / 2));
+  return CollectPairs(rng, d, 4, 4, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    const int py = Uniform(r, 1, std::min(3, rows / 2));
+    const int px = Uniform(r, py == 1 ? 2 : 1, std::min(3, cols / 2));
     const Grid motif = RandomGrid(r, py, px, palette, 1.0);
     if (NumColours(motif) < 2) return std::nullopt;
-    const Grid out = Tile(motif, (*rows + py - 1) / py, (*cols + px - 1) / px);
-    const Grid full = Crop(out, 0, 0, *rows, *cols);
-    const int h = Uniform(r, 1, std::max(1, *rows / 2)), w = Uniform(r, 1, std::max(1, *cols / 2));
-    const int r0 = Uniform(r, 0, *rows - h), c0 = Uniform(r, 0, *cols - w);
+    const Grid out = Tile(motif, (rows + py - 1) / py, (cols + px - 1) / px);
+    const Grid full = Crop(out, 0, 0, rows, cols);
+    const int h = Uniform(r, 1, std::max(1, rows / 2)), w = Uniform(r, 1, std::max(1, cols / 2));
+    const int r0 = Uniform(r, 0, rows - h), c0 = Uniform(r, 0, cols - w);
     Grid in = full;
     for (int i = r0; i < r0 + h; ++i) {
       for (int j = c0; j < c0 + w; ++j) in.set(i, j, kBg);
     }
     // Every cell of the motif must stay visible somewhere, or the hole is not recoverable.
     Grid seen(py, px);
-    for (int i = 0; i < *rows; ++i) {
-      for (int j = 0; j < *cols; ++j) {
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < cols; ++j) {
         if (in.at(i, j) != kBg) seen.set(i % py, j % px, 1);
       }
     }
@@ -518,32 +490,30 @@ std::optional<Task> SymmetryComplete(Rng& rng, const Difficulty& d) {
   const int axes = Uniform(rng, 1, 3);  // bit 0: left-right, bit 1: up-down
   const std::vector<uint8_t> palette = Palette(rng, d, 4);
   const double density = Density(rng, 0.5, 0.9);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const std::optional<int> rows = DrawSide(r, d, 4), cols = DrawSide(r, d, 4);
-    if (!rows || !cols) return std::nullopt;
-    Grid g = RandomGrid(r, *rows, *cols, palette, density);
-    for (int i = 0; i < *rows; ++i) {
-      for (int j = 0; j < *cols; ++j) {
+  return CollectPairs(rng, d, 4, 4, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    Grid g = RandomGrid(r, rows, cols, palette, density);
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < cols; ++j) {
         int si = i, sj = j;
-        if ((axes & 1) && j >= *cols / 2) sj = *cols - 1 - j;
-        if ((axes & 2) && i >= *rows / 2) si = *rows - 1 - i;
+        if ((axes & 1) && j >= cols / 2) sj = cols - 1 - j;
+        if ((axes & 2) && i >= rows / 2) si = rows - 1 - i;
         g.set(i, j, g.at(si, sj));
       }
     }
     // The erased box lies inside one half (left-right) or one quadrant (fourfold).
-    int rlo = 0, rhi = *rows, clo = 0, chi = *cols;  // half-open ranges
+    int rlo = 0, rhi = rows, clo = 0, chi = cols;  // half-open ranges
     if (axes & 1) {
       if (Chance(r, 0.5)) {
-        chi = *cols / 2;
+        chi = cols / 2;
       } else {
-        clo = (*cols + 1) / 2;
+        clo = (cols + 1) / 2;
       }
     }
     if (axes & 2) {
       if (Chance(r, 0.5)) {
-        rhi = *rows / 2;
+        rhi = rows / 2;
       } else {
-        rlo = (*rows + 1) / 2;
+        rlo = (rows + 1) / 2;
       }
     }
     const int h = Uniform(r, 1, rhi - rlo), w = Uniform(r, 1, chi - clo);
@@ -564,17 +534,11 @@ std::optional<Task> DrawBorder(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette =
       DistinctColours(rng, Uniform(rng, 1, std::max(1, std::min(4, d.max_colours - 1))), {frame});
   const double density = Density(rng, 0.0, 0.4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const std::optional<int> rows = DrawSide(r, d, 3), cols = DrawSide(r, d, 3);
-    if (!rows || !cols) return std::nullopt;
-    Grid in = RandomGrid(r, *rows, *cols, palette, density);
-    Grid out = in;
-    for (int i = 0; i < *rows; ++i) {
-      for (int j = 0; j < *cols; ++j) {
-        if (i == 0 || j == 0 || i == *rows - 1 || j == *cols - 1) out.set(i, j, frame);
-      }
-    }
-    return Example{in, out};
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    Grid in = RandomGrid(r, rows, cols, palette, density);
+    return Example{in, MapCells(in, [&](int i, int j, uint8_t v) {
+                     return i == 0 || j == 0 || i == rows - 1 || j == cols - 1 ? frame : v;
+                   })};
   });
 }
 
@@ -582,9 +546,7 @@ std::optional<Task> DrawBorder(Rng& rng, const Difficulty& d) {
 std::optional<Task> GridIntersection(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> colours = DistinctColours(rng, 2);
   const uint8_t line = colours[0], cross = colours[1];
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const std::optional<int> rows = DrawSide(r, d, 3), cols = DrawSide(r, d, 3);
-    if (!rows || !cols) return std::nullopt;
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     auto pick = [&](int n) {
       std::vector<int> order = r.Permutation(n);
       order.resize(Uniform(r, 1, std::max(1, std::min(d.max_objects, (n - 1) / 2))));
@@ -592,10 +554,10 @@ std::optional<Task> GridIntersection(Rng& rng, const Difficulty& d) {
       for (int i : order) chosen[i] = true;
       return chosen;
     };
-    const std::vector<bool> line_rows = pick(*rows), line_cols = pick(*cols);
-    Grid in(*rows, *cols), out(*rows, *cols);
-    for (int i = 0; i < *rows; ++i) {
-      for (int j = 0; j < *cols; ++j) {
+    const std::vector<bool> line_rows = pick(rows), line_cols = pick(cols);
+    Grid in(rows, cols), out(rows, cols);
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < cols; ++j) {
         if (line_rows[i] || line_cols[j]) in.set(i, j, line);
         out.set(i, j, line_rows[i] && line_cols[j] ? cross : in.at(i, j));
       }
@@ -667,8 +629,7 @@ std::optional<Task> BooleanHalves(Rng& rng, const Difficulty& d) {
 // frequent first, as long as its count.
 std::optional<Task> ColourHistogram(Rng& rng, const Difficulty& d) {
   const int k_hi = std::min(4, d.max_colours);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d), cols = *DrawSide(r, d);
+  return CollectPairs(rng, d, 1, 1, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int k = Uniform(r, std::min(2, k_hi), k_hi);
     const std::vector<uint8_t> colours = DistinctColours(r, k);
     const int top = std::min({d.max_side, 8, rows * cols / (k + 1)});

@@ -4,6 +4,7 @@
 // connected component of the input under 4- or 8-connectivity.
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <utility>
 
 #include "gen/generator_families.h"
@@ -41,6 +42,19 @@ std::vector<Placement> PlaceAll(Rng& rng, Grid& canvas, const std::vector<Grid>&
   return out;
 }
 
+// `n` small shapes of min_cells..max_cells cells, each in a colour from `palette`, placed on
+// `canvas` at least `gap` cells apart (PlaceAll: those that find no spot are skipped).
+std::vector<Placement> ScatterShapes(Rng& rng, Grid& canvas, int n, int min_cells, int max_cells,
+                                     const std::vector<uint8_t>& palette, int gap) {
+  std::vector<Grid> masks;
+  std::vector<uint8_t> colours;
+  for (int i = 0; i < n; ++i) {
+    masks.push_back(SmallShape(rng, Uniform(rng, min_cells, max_cells)));
+    colours.push_back(Choose(rng, palette));
+  }
+  return PlaceAll(rng, canvas, masks, colours, gap);
+}
+
 int ObjectCount(Rng& rng, const Difficulty& d, int at_least = 1) {
   return Uniform(rng, std::min(at_least, d.max_objects), d.max_objects);
 }
@@ -63,39 +77,45 @@ void OutlineBox(Grid& g, int r, int c, int h, int w, uint8_t colour) {
 // ---------------------------------------------------------------------------------------------
 // Enclosure.
 
+// Draws `n` rectangle outlines with sides 3..7 (at most the canvas's), at least one cell apart,
+// each in a colour from `palette`, and calls `edit` on each one just drawn (outlines that find no
+// spot are skipped).
+void DrawOutlines(Rng& r, Grid& in, int n, const std::vector<uint8_t>& palette,
+                  const std::function<void(int r0, int c0, int h, int w, uint8_t colour)>& edit) {
+  for (int i = 0; i < n; ++i) {
+    const int h = Uniform(r, 3, std::min(in.rows(), 7)), w = Uniform(r, 3, std::min(in.cols(), 7));
+    const auto spot = FindSpot(r, in, h, w, 1);
+    if (!spot) continue;
+    const uint8_t colour = Choose(r, palette);
+    OutlineBox(in, spot->first, spot->second, h, w, colour);
+    edit(spot->first, spot->second, h, w, colour);
+  }
+}
+
 // Rectangle outlines, some broken open; background cells they enclose take the fill colour.
 std::optional<Task> FillEnclosed(Rng& rng, const Difficulty& d) {
   const uint8_t fill = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 1, 3, {fill});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols);
-    for (int i = 0; i < n; ++i) {
-      const int h = Uniform(r, 3, std::min(rows, 7)), w = Uniform(r, 3, std::min(cols, 7));
-      const auto spot = FindSpot(r, in, h, w, 1);
-      if (!spot) continue;
-      OutlineBox(in, spot->first, spot->second, h, w, Choose(r, palette));
+    DrawOutlines(r, in, n, palette, [&](int r0, int c0, int h, int w, uint8_t) {
       if (n > 1 && Chance(r, 0.3)) {  // a gap in one side (never a corner) opens it
         const bool horizontal_side = Chance(r, 0.5);
         const int along = Uniform(r, 1, (horizontal_side ? w : h) - 2);
         const int far = Chance(r, 0.5) ? 1 : 0;
         if (horizontal_side) {
-          in.set(spot->first + far * (h - 1), spot->second + along, kBg);
+          in.set(r0 + far * (h - 1), c0 + along, kBg);
         } else {
-          in.set(spot->first + along, spot->second + far * (w - 1), kBg);
+          in.set(r0 + along, c0 + far * (w - 1), kBg);
         }
       }
-    }
+    });
     const Grid enclosed = EnclosedMask(in);
     if (CountNonBg(enclosed) == 0) return std::nullopt;
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        if (enclosed.at(i, j) != 0) out.set(i, j, fill);
-      }
-    }
-    return Example{in, out};
+    return Example{in, MapCells(in, [&](int i, int j, uint8_t v) {
+                     return enclosed.at(i, j) != 0 ? fill : v;
+                   })};
   });
 }
 
@@ -104,17 +124,10 @@ std::optional<Task> FillEnclosed(Rng& rng, const Difficulty& d) {
 std::optional<Task> CountHolesBar(Rng& rng, const Difficulty& d) {
   const uint8_t bar = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 3);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols);
-    for (int i = 0; i < n; ++i) {
-      const int h = Uniform(r, 3, std::min(rows, 7)), w = Uniform(r, 3, std::min(cols, 7));
-      const auto spot = FindSpot(r, in, h, w, 1);
-      if (!spot) continue;
-      const auto [r0, c0] = *spot;
-      const uint8_t colour = Choose(r, palette);
-      OutlineBox(in, r0, c0, h, w, colour);
+    DrawOutlines(r, in, n, palette, [&](int r0, int c0, int h, int w, uint8_t colour) {
       const double kind = r.UniformDouble();
       if (kind < 0.25) {
         in.set(r0, c0 + Uniform(r, 1, w - 2), kBg);  // opened at the top
@@ -122,7 +135,7 @@ std::optional<Task> CountHolesBar(Rng& rng, const Difficulty& d) {
         const int wall = c0 + Uniform(r, 2, w - 3);  // split in two
         for (int k = 1; k < h - 1; ++k) in.set(r0 + k, wall, colour);
       }
-    }
+    });
     const int holes = CountEnclosedRegions(in);
     if (holes == 0 || holes > d.max_side) return std::nullopt;
     return Example{in, Grid(1, holes, bar)};
@@ -132,8 +145,7 @@ std::optional<Task> CountHolesBar(Rng& rng, const Difficulty& d) {
 // Walls and one seed pixel; the seed's background region takes the seed's colour.
 std::optional<Task> FloodFillSeed(Rng& rng, const Difficulty& d) {
   const uint8_t wall = static_cast<uint8_t>(Uniform(rng, 1, 9));
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in(rows, cols);
     const int walls = Uniform(r, 1, 3);
     for (int k = 0; k < walls; ++k) {
@@ -158,13 +170,8 @@ std::optional<Task> FloodFillSeed(Rng& rng, const Difficulty& d) {
     if (size < 2 || size == background) return std::nullopt;  // the walls must split something
     const uint8_t seed = DistinctColours(r, 1, {wall})[0];
     in.set(sr, sc, seed);
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        if (region.at(i, j) != 0) out.set(i, j, seed);
-      }
-    }
-    return Example{in, out};
+    return Example{
+        in, MapCells(in, [&](int i, int j, uint8_t v) { return region.at(i, j) != 0 ? seed : v; })};
   });
 }
 
@@ -178,9 +185,8 @@ struct SizedObjects {
   std::vector<int> sizes;  // of the placed objects
 };
 
-std::optional<SizedObjects> DrawSizedObjects(Rng& r, const Difficulty& d,
+std::optional<SizedObjects> DrawSizedObjects(Rng& r, const Difficulty& d, int rows, int cols,
                                              const std::vector<uint8_t>& palette) {
-  const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
   const int n = std::min(8, ObjectCount(r, d, 2));
   std::vector<int> sizes = r.Permutation(8);
   sizes.resize(n);
@@ -205,35 +211,40 @@ size_t Extreme(const std::vector<int>& sizes, bool largest) {
                              sizes.begin());
 }
 
+// Pairs of sides >= 3 holding 2..max_objects objects of distinct sizes (colours from `palette`),
+// each the example `make` builds from the canvas and its largest (or smallest) object.
+std::optional<Task> CollectBySize(
+    Rng& rng, const Difficulty& d, const std::vector<uint8_t>& palette, bool largest,
+    const std::function<Example(const Grid& canvas, const Placement& extreme)>& make) {
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
+    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, rows, cols, palette);
+    if (!objects) return std::nullopt;
+    return make(objects->canvas, objects->placed[Extreme(objects->sizes, largest)]);
+  });
+}
+
 // The largest (or smallest) object takes a new colour.
 std::optional<Task> RecolourExtreme(Rng& rng, const Difficulty& d) {
   const bool largest = Chance(rng, 0.5);
   const std::vector<uint8_t> colours = DistinctColours(rng, 2);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, {colours[0]});
-    if (!objects) return std::nullopt;
-    const Placement& p = objects->placed[Extreme(objects->sizes, largest)];
-    Grid out = objects->canvas;
+  return CollectBySize(rng, d, {colours[0]}, largest, [&](const Grid& in, const Placement& p) {
+    Grid out = in;
     StampMask(out, p.mask, p.r, p.c, colours[1]);
-    return Example{objects->canvas, out};
+    return Example{in, out};
   });
 }
 
 // Only the largest object stays.
 std::optional<Task> KeepLargest(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, palette);
-    if (!objects) return std::nullopt;
-    const Placement& p = objects->placed[Extreme(objects->sizes, true)];
+  return CollectBySize(rng, d, palette, /*largest=*/true, [&](const Grid& in, const Placement& p) {
     // Stamp the shape, not its box: a smaller object may sit in a concave corner of the box.
     int cell = 0;
     while (p.mask.cells()[cell] == 0) ++cell;
-    const uint8_t colour =
-        objects->canvas.at(p.r + cell / p.mask.cols(), p.c + cell % p.mask.cols());
-    Grid out(objects->canvas.rows(), objects->canvas.cols());
+    const uint8_t colour = in.at(p.r + cell / p.mask.cols(), p.c + cell % p.mask.cols());
+    Grid out(in.rows(), in.cols());
     StampMask(out, p.mask, p.r, p.c, colour);
-    return Example{objects->canvas, out};
+    return Example{in, out};
   });
 }
 
@@ -241,11 +252,8 @@ std::optional<Task> KeepLargest(Rng& rng, const Difficulty& d) {
 // tucked into a concave side; the checker uses the same definition).
 std::optional<Task> CropObject(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    std::optional<SizedObjects> objects = DrawSizedObjects(r, d, palette);
-    if (!objects) return std::nullopt;
-    const Placement& p = objects->placed[Extreme(objects->sizes, true)];
-    return Example{objects->canvas, Crop(objects->canvas, p.r, p.c, p.mask.rows(), p.mask.cols())};
+  return CollectBySize(rng, d, palette, /*largest=*/true, [&](const Grid& in, const Placement& p) {
+    return Example{in, Crop(in, p.r, p.c, p.mask.rows(), p.mask.cols())};
   });
 }
 
@@ -254,8 +262,7 @@ std::optional<Task> RecolourBySize(Rng& rng, const Difficulty& d) {
   const uint8_t base = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const int m = Uniform(rng, 2, std::max(2, std::min(3, d.max_colours)));
   const std::vector<uint8_t> by_size = DistinctColours(rng, m, {base});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d, 2);
     std::vector<Grid> masks;
     std::vector<int> sizes;
@@ -282,17 +289,9 @@ std::optional<Task> RecolourBySize(Rng& rng, const Difficulty& d) {
 // Scattered objects; the output is their common bounding box.
 std::optional<Task> CropBbox(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
-    const int n = ObjectCount(r, d);
-    std::vector<Grid> masks;
-    std::vector<uint8_t> colours;
-    for (int i = 0; i < n; ++i) {
-      masks.push_back(SmallShape(r, Uniform(r, 1, 5)));
-      colours.push_back(Choose(r, palette));
-    }
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in(rows, cols);
-    if (PlaceAll(r, in, masks, colours, 0).empty()) return std::nullopt;
+    if (ScatterShapes(r, in, ObjectCount(r, d), 1, 5, palette, 0).empty()) return std::nullopt;
     return Example{in, Trim(in)};
   });
 }
@@ -300,17 +299,9 @@ std::optional<Task> CropBbox(Rng& rng, const Difficulty& d) {
 // Isolated pixels (no non-background 8-neighbour) are noise and vanish; objects have >= 3 cells.
 std::optional<Task> Denoise(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 4), cols = *DrawSide(r, d, 4);
-    const int n = ObjectCount(r, d);
-    std::vector<Grid> masks;
-    std::vector<uint8_t> colours;
-    for (int i = 0; i < n; ++i) {
-      masks.push_back(SmallShape(r, Uniform(r, 3, 7)));
-      colours.push_back(Choose(r, palette));
-    }
+  return CollectPairs(rng, d, 4, 4, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid clean(rows, cols);
-    PlaceAll(r, clean, masks, colours, 1);
+    ScatterShapes(r, clean, ObjectCount(r, d), 3, 7, palette, 1);
     Grid in = clean;
     const int noise = Uniform(r, 1, std::max(1, rows * cols / 15));
     for (int k = 0; k < noise; ++k) {
@@ -324,8 +315,7 @@ std::optional<Task> Denoise(Rng& rng, const Difficulty& d) {
 // Solid rectangles lose their interior (cells whose four neighbours are all in the rectangle).
 std::optional<Task> HollowObjects(Rng& rng, const Difficulty& d) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols), out(rows, cols);
     for (int i = 0; i < n; ++i) {
@@ -345,40 +335,26 @@ std::optional<Task> HollowObjects(Rng& rng, const Difficulty& d) {
 std::optional<Task> OutlineObjects(Rng& rng, const Difficulty& d) {
   const uint8_t halo = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 1, 3, {halo});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
-    const int n = ObjectCount(r, d);
-    std::vector<Grid> masks;
-    std::vector<uint8_t> colours;
-    for (int i = 0; i < n; ++i) {
-      masks.push_back(SmallShape(r, Uniform(r, 1, 5)));
-      colours.push_back(Choose(r, palette));
-    }
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     Grid in(rows, cols);
-    if (PlaceAll(r, in, masks, colours, 1).empty()) return std::nullopt;
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        if (in.at(i, j) != kBg) continue;
-        bool touches = false;
-        for (int di = -1; di <= 1; ++di) {
-          for (int dj = -1; dj <= 1; ++dj) {
-            const int a = i + di, b = j + dj;
-            touches |= a >= 0 && b >= 0 && a < rows && b < cols && in.at(a, b) != kBg;
-          }
-        }
-        if (touches) out.set(i, j, halo);
-      }
-    }
-    return Example{in, out};
+    if (ScatterShapes(r, in, ObjectCount(r, d), 1, 5, palette, 1).empty()) return std::nullopt;
+    return Example{in, MapCells(in, [&](int i, int j, uint8_t v) {
+                     bool touches = false;
+                     for (int di = -1; di <= 1; ++di) {
+                       for (int dj = -1; dj <= 1; ++dj) {
+                         const int a = i + di, b = j + dj;
+                         touches |= a >= 0 && b >= 0 && a < rows && b < cols && in.at(a, b) != kBg;
+                       }
+                     }
+                     return v == kBg && touches ? halo : v;
+                   })};
   });
 }
 
 // Objects of one colour take the colour of the marker pixel in a fixed corner.
 std::optional<Task> RecolourByMarker(Rng& rng, const Difficulty& d) {
   const int corner = Uniform(rng, 0, 3);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const std::vector<uint8_t> colours = DistinctColours(r, 2);
     const uint8_t marker = colours[0], base = colours[1];
     Grid in(rows, cols);
@@ -389,13 +365,7 @@ std::optional<Task> RecolourByMarker(Rng& rng, const Difficulty& d) {
     if (PlaceAll(r, in, masks, std::vector<uint8_t>(masks.size(), base), 1).empty()) {
       return std::nullopt;
     }
-    Grid out = in;
-    for (int i = 0; i < rows; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        if (in.at(i, j) == base) out.set(i, j, marker);
-      }
-    }
-    return Example{in, out};
+    return Example{in, MapCells(in, [&](int, int, uint8_t v) { return v == base ? marker : v; })};
   });
 }
 
@@ -404,8 +374,7 @@ std::optional<Task> RecolourByMarker(Rng& rng, const Difficulty& d) {
 std::optional<Task> CopyToMarkers(Rng& rng, const Difficulty& d) {
   const uint8_t marker = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 1, 2, {marker});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 5), cols = *DrawSide(r, d, 5);
+  return CollectPairs(rng, d, 5, 5, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int th = Uniform(r, 2, 3), tw = Uniform(r, 2, 3);
     const Grid mask = Trim(RandomShape(r, th, tw, Uniform(r, 2, th * tw)));
     Grid tmpl(mask.rows(), mask.cols());
@@ -443,53 +412,55 @@ std::optional<Task> CopyToMarkers(Rng& rng, const Difficulty& d) {
 // ---------------------------------------------------------------------------------------------
 // Lines and rays.
 
-// Pairs of same-coloured pixels in a row or column are joined by a line of their colour.
-std::optional<Task> LinesBetweenPoints(Rng& rng, const Difficulty& d) {
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+// Draws one figure of `colour`: the figure on `out`, its markers on `in` (or nothing where it finds
+// no room).
+using FigureFn = std::function<void(Rng& r, uint8_t colour, Grid& in, Grid& out)>;
+
+// Pairs of sides >= 3 with one figure for each of 1..min(max_objects, max_colours) distinct
+// colours; a pair where no figure found room is redrawn.
+std::optional<Task> CollectFigures(Rng& rng, const Difficulty& d, const FigureFn& draw) {
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = Uniform(r, 1, std::min(d.max_objects, d.max_colours));
     const std::vector<uint8_t> colours = DistinctColours(r, n);
     Grid in(rows, cols), out(rows, cols);
-    for (uint8_t colour : colours) {
-      const bool horizontal = Chance(r, 0.5);
-      const int len = horizontal ? cols : rows;
-      const int at = Uniform(r, 0, (horizontal ? rows : cols) - 1);
-      const int a = Uniform(r, 0, len - 3), b = Uniform(r, a + 2, len - 1);
-      const int r0 = horizontal ? at : a, c0 = horizontal ? a : at;
-      const int h = horizontal ? 1 : b - a + 1, w = horizontal ? b - a + 1 : 1;
-      if (!IsFree(out, r0, c0, h, w, 1)) continue;
-      StampMask(out, Grid(h, w, 1), r0, c0, colour);
-      in.set(r0, c0, colour);
-      in.set(r0 + h - 1, c0 + w - 1, colour);
-    }
+    for (uint8_t colour : colours) draw(r, colour, in, out);
     if (CountNonBg(in) == 0) return std::nullopt;
     return Example{in, out};
   });
 }
 
+// Pairs of same-coloured pixels in a row or column are joined by a line of their colour.
+std::optional<Task> LinesBetweenPoints(Rng& rng, const Difficulty& d) {
+  return CollectFigures(rng, d, [&](Rng& r, uint8_t colour, Grid& in, Grid& out) {
+    const int rows = in.rows(), cols = in.cols();
+    const bool horizontal = Chance(r, 0.5);
+    const int len = horizontal ? cols : rows;
+    const int at = Uniform(r, 0, (horizontal ? rows : cols) - 1);
+    const int a = Uniform(r, 0, len - 3), b = Uniform(r, a + 2, len - 1);
+    const int r0 = horizontal ? at : a, c0 = horizontal ? a : at;
+    const int h = horizontal ? 1 : b - a + 1, w = horizontal ? b - a + 1 : 1;
+    if (!IsFree(out, r0, c0, h, w, 1)) return;
+    StampMask(out, Grid(h, w, 1), r0, c0, colour);
+    in.set(r0, c0, colour);
+    in.set(r0 + h - 1, c0 + w - 1, colour);
+  });
+}
+
 // Two pixels of one colour at opposite corners of a box (>= 3x3) become the box's outline.
 std::optional<Task> CornersToBox(Rng& rng, const Difficulty& d) {
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
-    const int n = Uniform(r, 1, std::min(d.max_objects, d.max_colours));
-    const std::vector<uint8_t> colours = DistinctColours(r, n);
-    Grid in(rows, cols), out(rows, cols);
-    for (uint8_t colour : colours) {
-      const int h = Uniform(r, 3, std::min(rows, 8)), w = Uniform(r, 3, std::min(cols, 8));
-      const auto spot = FindSpot(r, out, h, w, 1);
-      if (!spot) continue;
-      const auto [r0, c0] = *spot;
-      OutlineBox(out, r0, c0, h, w, colour);
-      if (Chance(r, 0.5)) {
-        in.set(r0, c0, colour);
-        in.set(r0 + h - 1, c0 + w - 1, colour);
-      } else {
-        in.set(r0, c0 + w - 1, colour);
-        in.set(r0 + h - 1, c0, colour);
-      }
+  return CollectFigures(rng, d, [&](Rng& r, uint8_t colour, Grid& in, Grid& out) {
+    const int h = Uniform(r, 3, std::min(in.rows(), 8)), w = Uniform(r, 3, std::min(in.cols(), 8));
+    const auto spot = FindSpot(r, out, h, w, 1);
+    if (!spot) return;
+    const auto [r0, c0] = *spot;
+    OutlineBox(out, r0, c0, h, w, colour);
+    if (Chance(r, 0.5)) {
+      in.set(r0, c0, colour);
+      in.set(r0 + h - 1, c0 + w - 1, colour);
+    } else {
+      in.set(r0, c0 + w - 1, colour);
+      in.set(r0 + h - 1, c0, colour);
     }
-    if (CountNonBg(in) == 0) return std::nullopt;
-    return Example{in, out};
   });
 }
 
@@ -499,8 +470,7 @@ constexpr std::array<std::pair<int, int>, 4> kDiagonal = {{{1, 1}, {1, -1}, {-1,
 // Pixels shoot a ray of their colour in a fixed direction to the edge; rays never cross.
 std::optional<Task> RayTask(Rng& rng, const Difficulty& d, std::pair<int, int> dir) {
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols), out(rows, cols);
     for (int k = 0; k < n; ++k) {
@@ -537,8 +507,7 @@ std::optional<Task> DrawCross(Rng& rng, const Difficulty& d) {
   const int stencil = Uniform(rng, 0, 2);  // 0: plus, 1: x, 2: ring
   const uint8_t paint = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 1, 3, {paint});
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = ObjectCount(r, d);
     Grid in(rows, cols);
     std::vector<Grid> dots(n, Grid(1, 1, 1));
@@ -568,17 +537,10 @@ std::optional<Task> DrawCross(Rng& rng, const Difficulty& d) {
 std::optional<Task> CountObjectsBar(Rng& rng, const Difficulty& d) {
   const uint8_t bar = static_cast<uint8_t>(Uniform(rng, 1, 9));
   const std::vector<uint8_t> palette = ObjectPalette(rng, d, 0, 4);
-  return Collect(rng, NumPairs(rng), [&](Rng& r) -> std::optional<Example> {
-    const int rows = *DrawSide(r, d, 3), cols = *DrawSide(r, d, 3);
+  return CollectPairs(rng, d, 3, 3, [&](Rng& r, int rows, int cols) -> std::optional<Example> {
     const int n = Uniform(r, 1, std::min(d.max_objects, d.max_side));
-    std::vector<Grid> masks;
-    std::vector<uint8_t> colours;
-    for (int i = 0; i < n; ++i) {
-      masks.push_back(SmallShape(r, Uniform(r, 1, 4)));
-      colours.push_back(Choose(r, palette));
-    }
     Grid in(rows, cols);
-    const size_t placed = PlaceAll(r, in, masks, colours, 1).size();
+    const size_t placed = ScatterShapes(r, in, n, 1, 4, palette, 1).size();
     if (placed == 0) return std::nullopt;
     return Example{in, Grid(1, static_cast<int>(placed), bar)};
   });

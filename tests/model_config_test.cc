@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
+#include "core/text/tokenizer.h"
 #include "nlohmann/json.hpp"
 
 namespace arc {
@@ -245,6 +247,62 @@ TEST(ModelConfigTest, LoadReportsThePath) {
   ASSERT_TRUE(golden.ok()) << golden.status();
   EXPECT_EQ(golden->rope_scaling->original_max_position_embeddings, 64);
   EXPECT_DOUBLE_EQ(golden->rope_theta, 20000.0);
+}
+
+TEST(NamedModelConfigTest, EachNameKeepsItsShape) {
+  // The parameter counts are those arc-init-model printed and arc-bench measured before the table
+  // existed; a change here changes their files and rows.
+  const std::vector<std::pair<std::string, int64_t>> expected = {
+      {"tiny", 10336}, {"small", 4238592}, {"golden", 76608}, {"small-kv4", 4435200}};
+  ASSERT_EQ(NamedModelConfigs().size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const NamedModelConfig& named = NamedModelConfigs()[i];
+    EXPECT_EQ(named.name, expected[i].first);
+    EXPECT_TRUE(named.config.Validate().ok()) << named.name << ": " << named.config.Validate();
+    EXPECT_EQ(named.config.NumParameters(), expected[i].second) << named.name;
+    EXPECT_EQ(named.config.max_position_embeddings, 2048) << named.name;
+    EXPECT_DOUBLE_EQ(named.config.rms_norm_eps, 1e-5) << named.name;
+    EXPECT_FALSE(named.description.empty()) << named.name;
+  }
+  const ModelConfig small = FindModelConfig("small", "--preset").value();
+  EXPECT_EQ(small.num_hidden_layers, 6);
+  EXPECT_EQ(small.num_key_value_heads, 2);
+  EXPECT_EQ(small.vocab_size, kCompactVocabSize);
+  EXPECT_EQ(small.bos_token_id, kCompactBos);
+  EXPECT_EQ(small.eos_token_ids, std::vector<int64_t>{kCompactEos});
+  EXPECT_EQ(small.pad_token_id, kCompactPad);
+  const ModelConfig golden = FindModelConfig("golden", "--configs").value();
+  EXPECT_EQ(golden.vocab_size, 20);
+  EXPECT_EQ(golden.head_dim, 16);
+  EXPECT_FALSE(golden.bos_token_id.has_value());
+  EXPECT_TRUE(golden.eos_token_ids.empty());
+  EXPECT_EQ(FindModelConfig("small-kv4", "--configs")->num_key_value_heads, 4);
+}
+
+TEST(NamedModelConfigTest, UnknownNamesListTheTable) {
+  EXPECT_EQ(ModelConfigNames(), "tiny, small, golden, small-kv4");
+  EXPECT_EQ(ModelConfigNames(/*compact_only=*/true), "tiny, small");
+  absl::StatusOr<ModelConfig> c = FindModelConfig("big", "--configs");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(),
+            "--configs: \"big\" is not one of tiny, small, golden, small-kv4");
+  // golden is no compact configuration: arc-init-model cannot build a compact model from it.
+  c = FindModelConfig("golden", "--preset", /*compact_only=*/true);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(), "--preset: \"golden\" is not one of tiny, small");
+  const std::string help = ModelConfigHelp(/*compact_only=*/true);
+  EXPECT_TRUE(absl::StrContains(help, "  tiny       1 layer of width 32")) << help;
+  EXPECT_FALSE(absl::StrContains(help, "golden")) << help;
+  EXPECT_TRUE(absl::StrContains(ModelConfigHelp(), "  small-kv4  small with 4 KV heads"));
+}
+
+TEST(NamedModelConfigTest, CheckTokenIdNamesTheIdAndTheVocabulary) {
+  EXPECT_TRUE(CheckTokenId("pad_token_id", 15, 16).ok());
+  absl::Status s = CheckTokenId("pad_token_id", 16, 16);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "pad_token_id 16 is outside the vocabulary [0, 16)");
+  EXPECT_EQ(CheckTokenId("stop token", -1, 16).message(),
+            "stop token -1 is outside the vocabulary [0, 16)");
 }
 
 }  // namespace

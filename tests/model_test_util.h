@@ -1,4 +1,5 @@
-// Tiny model configurations and model directories shared by the model-level tests.
+// Model configurations and model directories shared by the model-level and server tests, all
+// taken from the one table of named configurations (core/model/model_config.h).
 #ifndef ARC_TESTS_MODEL_TEST_UTIL_H_
 #define ARC_TESTS_MODEL_TEST_UTIL_H_
 
@@ -12,38 +13,44 @@
 
 namespace arc::testing {
 
-// The 2-layer, width-64 configuration (4 heads, 2 KV heads, MLP 128) over a 20-token vocabulary.
+// The "golden" configuration (2 layers of width 64, 4 heads, 2 KV heads, MLP 128, a 20-token
+// vocabulary) with tied or untied embeddings.
 inline ModelConfig TinyModelConfig(bool tied = false) {
-  ModelConfig c;
-  c.vocab_size = 20;
-  c.hidden_size = 64;
-  c.intermediate_size = 128;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 16;
-  c.rms_norm_eps = 1e-5;
+  ModelConfig c = FindModelConfig("golden", "TinyModelConfig").value();
   c.tie_word_embeddings = tied;
   return c;
 }
 
-// The same shape over the compact tokenizer's vocabulary, with its BOS/EOS and a context of
-// `context` tokens: a randomly initialised ArcModel for pipeline tests.
-inline ModelConfig TinyCompactConfig(int64_t context = 512) {
-  ModelConfig c = TinyModelConfig();
+// The named configuration `shape` over the compact tokenizer's vocabulary with its BOS and EOS (no
+// PAD), rms_norm_eps 1e-6 and a context of `context` tokens: what the pipeline tests have always
+// run on (their expectations were written against these numbers).
+inline ModelConfig CompactTestConfig(const char* shape, int64_t context) {
+  ModelConfig c = FindModelConfig(shape, "CompactTestConfig").value();
   c.vocab_size = kCompactVocabSize;
   c.rms_norm_eps = 1e-6;
   c.max_position_embeddings = context;
   c.bos_token_id = kCompactBos;
   c.eos_token_ids = {kCompactEos};
+  c.pad_token_id.reset();
   return c;
+}
+
+// The golden shape as a compact-format model: a randomly initialised ArcModel for pipeline tests.
+inline ModelConfig TinyCompactConfig(int64_t context = 512) {
+  return CompactTestConfig("golden", context);
+}
+
+// A randomly initialised compact-format ArcModel of `config`.
+inline std::shared_ptr<const ArcModel> RandomCompactModel(const ModelConfig& config, uint64_t seed,
+                                                          const std::string& name) {
+  LlamaForCausalLM net = CreateLlama(config).value();
+  net->InitializeWeights(seed);
+  return MakeArcModel(name, std::move(net), MakeCompactTokenizer(), "compact").value();
 }
 
 inline std::shared_ptr<const ArcModel> TinyCompactModel(uint64_t seed = 1, int64_t context = 512,
                                                         const std::string& name = "tiny") {
-  LlamaForCausalLM net = CreateLlama(TinyCompactConfig(context)).value();
-  net->InitializeWeights(seed);
-  return MakeArcModel(name, std::move(net), MakeCompactTokenizer(), "compact").value();
+  return RandomCompactModel(TinyCompactConfig(context), seed, name);
 }
 
 }  // namespace arc::testing

@@ -18,34 +18,23 @@
 #include <thread>
 
 #include "arc/v1/arc_solver.grpc.pb.h"
-#include "core/model/arc_model.h"
 #include "core/data/augment.h"
 #include "core/data/rng.h"
+#include "core/model/arc_model.h"
 #include "core/solve/solver.h"
 #include "core/text/tokenizer.h"
 #include "gtest/gtest.h"
+#include "tests/model_test_util.h"
 #include "tests/test_util.h"
 
 namespace arc::testing {
 
-// A random compact-format model small enough that a solve with FastOptions takes milliseconds.
+// A random compact-format model of the "tiny" shape, small enough that a solve with FastOptions
+// takes milliseconds.
 inline std::string SaveTinyServerModel(const std::string& dir, uint64_t seed = 7) {
-  ModelConfig c;
-  c.vocab_size = kCompactVocabSize;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 1;
-  c.head_dim = 16;
-  c.max_position_embeddings = 512;
-  c.bos_token_id = kCompactBos;
-  c.eos_token_ids = {kCompactEos};
-  LlamaForCausalLM net = CreateLlama(c).value();
-  net->InitializeWeights(seed);
-  auto model =
-      MakeArcModel("tiny-server", std::move(net), MakeCompactTokenizer(), "compact").value();
-  EXPECT_TRUE(SaveArcModel(*model, dir).ok());
+  EXPECT_TRUE(
+      SaveArcModel(*RandomCompactModel(CompactTestConfig("tiny", 512), seed, "tiny-server"), dir)
+          .ok());
   return dir;
 }
 

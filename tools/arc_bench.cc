@@ -1,8 +1,7 @@
 // arc-bench: throughput of the model layer on this machine.
 //
-//   arc-bench [--threads N] [--seq_len 64] [--new_tokens 32] [--batches 1,16] [--configs
-//   tiny,small]
-//             [--min_seconds 0.5] [--json]
+//   arc-bench [--threads N] [--seq_len 64] [--new_tokens 32] [--batches 1,16]
+//             [--configs golden,small-kv4] [--min_seconds 0.5] [--json]
 //
 // For each model configuration and batch size it measures
 //   forward  logits for (B, seq_len) tokens under InferenceMode,
@@ -15,9 +14,11 @@
 // (the forward plus the backward's input gradients; frozen base weights need no weight gradients),
 // LoRA's own work ignored.
 //
-// Configurations: tiny = the golden-test shape (2 layers, hidden 64, 4 heads, 2 KV heads,
-// intermediate 128, vocab 20); small = ~4.4M parameters (6 layers, hidden 256, 8 heads, 4 KV heads,
-// intermediate 704, vocab 16). Weights are seeded random (speed does not depend on their values).
+// Configurations: any name of NamedModelConfigs() (core/model/model_config.h), with a 4096-token
+// context; by default golden (the golden-test shape: 2 layers, hidden 64, 4 heads, 2 KV heads,
+// intermediate 128, vocab 20) and small-kv4 (~4.4M parameters: 6 layers, hidden 256, 8 heads, 4 KV
+// heads, intermediate 704, vocab 16). Weights are seeded random (speed does not depend on their
+// values).
 #include <c10/core/InferenceMode.h>
 #include <torch/optim/adamw.h>
 #include <torch/utils.h>
@@ -34,11 +35,13 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/model/decode.h"
 #include "core/model/llama.h"
 #include "core/model/lora.h"
+#include "core/model/model_config.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(int, threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
@@ -46,7 +49,8 @@ ABSL_FLAG(int, threads, static_cast<int>(std::max(1u, std::thread::hardware_conc
 ABSL_FLAG(int, seq_len, 64, "tokens per sequence for forward and train");
 ABSL_FLAG(int, new_tokens, 32, "tokens generated per sequence in the decode measurement");
 ABSL_FLAG(std::string, batches, "1,16", "comma-separated batch sizes");
-ABSL_FLAG(std::string, configs, "tiny,small", "comma-separated: tiny, small");
+ABSL_FLAG(std::string, configs, "golden,small-kv4",
+          absl::StrCat("comma-separated names of: ", arc::ModelConfigNames()));
 ABSL_FLAG(double, min_seconds, 0.5, "minimum measuring time per row");
 ABSL_FLAG(int, matmul_size, 1024, "side of the square float32 matmul that measures the peak");
 ABSL_FLAG(bool, json, false, "print JSON instead of the table");
@@ -83,30 +87,6 @@ double MatmulPeakGflops(int n) {
   return 2.0 * n * n * static_cast<double>(n) / s / 1e9;
 }
 
-ModelConfig Config(const std::string& name) {
-  ModelConfig c;
-  if (name == "tiny") {
-    c.vocab_size = 20;
-    c.hidden_size = 64;
-    c.intermediate_size = 128;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-  } else {
-    c.vocab_size = 16;
-    c.hidden_size = 256;
-    c.intermediate_size = 704;
-    c.num_hidden_layers = 6;
-    c.num_attention_heads = 8;
-    c.num_key_value_heads = 4;
-  }
-  c.head_dim = c.hidden_size / c.num_attention_heads;
-  c.rms_norm_eps = 1e-5;
-  c.tie_word_embeddings = false;
-  c.max_position_embeddings = 4096;
-  return c;
-}
-
 struct Row {
   std::string config;
   int64_t params = 0;
@@ -124,8 +104,9 @@ double FlopsForSpan(const ModelConfig& c, int64_t start, int64_t tokens) {
   return total;
 }
 
-std::vector<Row> BenchConfig(const std::string& name, const std::vector<int64_t>& batches) {
-  const ModelConfig config = Config(name);
+std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
+                             const std::vector<int64_t>& batches) {
+  config.max_position_embeddings = 4096;  // room for any --seq_len + --new_tokens up to 4096
   LlamaForCausalLM model = CreateLlama(config).value();
   model->InitializeWeights(/*seed=*/1);
   const int64_t t = absl::GetFlag(FLAGS_seq_len), new_tokens = absl::GetFlag(FLAGS_new_tokens);
@@ -188,11 +169,12 @@ int Main() {
   const double peak = MatmulPeakGflops(absl::GetFlag(FLAGS_matmul_size));
   std::vector<Row> rows;
   for (absl::string_view name : absl::StrSplit(absl::GetFlag(FLAGS_configs), ',')) {
-    if (name != "tiny" && name != "small") {
-      std::cerr << "arc-bench: unknown config '" << name << "' (tiny or small)\n";
+    absl::StatusOr<ModelConfig> config = FindModelConfig(name, "--configs");
+    if (!config.ok()) {
+      std::cerr << "arc-bench: " << config.status().message() << "\n";
       return 2;
     }
-    for (const Row& r : BenchConfig(std::string(name), batches)) rows.push_back(r);
+    for (const Row& r : BenchConfig(std::string(name), *config, batches)) rows.push_back(r);
   }
 
   if (absl::GetFlag(FLAGS_json)) {
@@ -216,10 +198,10 @@ int Main() {
       "arc-bench: %d threads, seq_len %d, new_tokens %d; float32 matmul peak (%d^3) %.1f GFLOP/s\n",
       threads, absl::GetFlag(FLAGS_seq_len), absl::GetFlag(FLAGS_new_tokens),
       absl::GetFlag(FLAGS_matmul_size), peak);
-  std::cout << absl::StrFormat("%-6s %10s %6s %-8s %12s %9s %7s\n", "config", "params", "batch",
+  std::cout << absl::StrFormat("%-9s %10s %6s %-8s %12s %9s %7s\n", "config", "params", "batch",
                                "phase", "tokens/s", "GFLOP/s", "%peak");
   for (const Row& r : rows) {
-    std::cout << absl::StrFormat("%-6s %10d %6d %-8s %12.0f %9.2f %6.1f%%\n", r.config, r.params,
+    std::cout << absl::StrFormat("%-9s %10d %6d %-8s %12.0f %9.2f %6.1f%%\n", r.config, r.params,
                                  r.batch, r.phase, r.tokens_per_second, r.gflops,
                                  100.0 * r.gflops / peak);
   }
@@ -231,8 +213,9 @@ int Main() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "arc-bench [--threads N] [--seq_len 64] [--new_tokens 32] [--batches 1,16] "
-      "[--configs tiny,small] [--min_seconds 0.5] [--json]");
+      absl::StrCat("arc-bench [--threads N] [--seq_len 64] [--new_tokens 32] [--batches 1,16] "
+                   "[--configs golden,small-kv4] [--min_seconds 0.5] [--json]\nconfigurations:\n",
+                   arc::ModelConfigHelp()));
   absl::ParseCommandLine(argc, argv);
   return arc::Main();
 }

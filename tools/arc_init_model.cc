@@ -2,9 +2,9 @@
 // (config.json, model.safetensors, tokenizer.json, arc_model.json). It solves nothing by itself: it
 // is the starting point for arc-train and the stand-in the pipeline's tests and benchmarks use.
 //
-//   arc-init-model --preset tiny|small --out DIR [--seed N] [--context TOKENS]
-//     tiny:  1 layer of width 32 (~10k parameters), for smoke tests
-//     small: 6 layers of width 256, 8 heads, 2 KV heads, MLP 704 (~4.4M parameters)
+//   arc-init-model --preset NAME --out DIR [--seed N] [--context TOKENS]
+// NAME is one of the compact configurations of NamedModelConfigs() (core/model/model_config.h):
+// tiny (1 layer of width 32, 10k parameters, for smoke tests) or small (4.24M parameters).
 #include <iostream>
 #include <string>
 
@@ -13,8 +13,11 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "core/model/arc_model.h"
+#include "core/model/model_config.h"
 
-ABSL_FLAG(std::string, preset, "small", "tiny or small");
+ABSL_FLAG(std::string, preset, "small",
+          absl::StrCat("a named compact configuration: ",
+                       arc::ModelConfigNames(/*compact_only=*/true)));
 ABSL_FLAG(std::string, out, "", "output directory (required)");
 ABSL_FLAG(std::string, name, "", "model name (default arc-<preset>-random)");
 ABSL_FLAG(uint64_t, seed, 0, "initialisation seed");
@@ -23,22 +26,14 @@ ABSL_FLAG(int64_t, context, 2048, "max_position_embeddings");
 namespace arc {
 namespace {
 
-absl::StatusOr<ModelConfig> Preset(const std::string& name) {
-  std::optional<ModelConfig> c = CompactPresetConfig(name);
-  if (!c) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--preset: \"", name, "\" is not one of tiny, small"));
-  }
-  return *c;
-}
-
 int Run() {
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {
     std::cerr << "arc-init-model: --out: required\n";
     return 2;
   }
-  absl::StatusOr<ModelConfig> config = Preset(absl::GetFlag(FLAGS_preset));
+  absl::StatusOr<ModelConfig> config =
+      FindModelConfig(absl::GetFlag(FLAGS_preset), "--preset", /*compact_only=*/true);
   if (!config.ok()) {
     std::cerr << "arc-init-model: " << config.status().message() << "\n";
     return 2;
@@ -71,7 +66,9 @@ int Run() {
 }  // namespace arc
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("arc-init-model --preset tiny|small --out DIR [--seed N]");
+  absl::SetProgramUsageMessage(absl::StrCat(
+      "arc-init-model --preset NAME --out DIR [--seed N] [--context TOKENS]\npresets:\n",
+      arc::ModelConfigHelp(/*compact_only=*/true)));
   absl::ParseCommandLine(argc, argv);
   return arc::Run();
 }

@@ -131,12 +131,12 @@ std::string Count(int64_t n) {
 }
 
 absl::StatusOr<ModelConfig> PresetConfig(const std::string& preset) {
-  if (std::optional<ModelConfig> named = CompactPresetConfig(preset)) {
+  if (absl::StatusOr<ModelConfig> named = FindModelConfig(preset, "--preset", true); named.ok()) {
     named->max_position_embeddings = absl::GetFlag(FLAGS_context);
     return *named;
   }
   // WxL: width W, L layers, head dimension 32 unless --heads says otherwise.
-  ModelConfig c = *CompactPresetConfig("tiny");  // vocabulary, special ids, norms
+  ModelConfig c = *FindModelConfig("tiny", "--preset", true);  // vocabulary, special ids, norms
   const std::vector<std::string> parts = absl::StrSplit(preset, 'x');
   int64_t width = 0, layers = 0;
   if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &width) ||

@@ -9,33 +9,6 @@
 
 namespace arc {
 
-std::optional<ModelConfig> CompactPresetConfig(std::string_view name) {
-  ModelConfig c;
-  c.vocab_size = kCompactVocabSize;
-  c.bos_token_id = kCompactBos;
-  c.eos_token_ids = {kCompactEos};
-  c.pad_token_id = kCompactPad;
-  c.rms_norm_eps = 1e-5;
-  c.max_position_embeddings = 2048;
-  if (name == "tiny") {
-    c.hidden_size = 32;
-    c.intermediate_size = 64;
-    c.num_hidden_layers = 1;
-    c.num_attention_heads = 2;
-    c.num_key_value_heads = 1;
-  } else if (name == "small") {
-    c.hidden_size = 256;
-    c.intermediate_size = 704;
-    c.num_hidden_layers = 6;
-    c.num_attention_heads = 8;
-    c.num_key_value_heads = 2;
-  } else {
-    return std::nullopt;
-  }
-  c.head_dim = c.hidden_size / c.num_attention_heads;
-  return c;
-}
-
 int64_t ArcModel::NumParameters() const {
   int64_t n = 0;
   for (const auto& [name, t] : net->StateDict()) n += t.numel();

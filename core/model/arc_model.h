@@ -34,12 +34,6 @@ struct ArcModel {
   int64_t MaxSequenceLength() const { return net->config().max_position_embeddings; }
 };
 
-// The named compact-format configurations ("tiny": 1 layer of width 32; "small": 6 layers of width
-// 256, 8 heads, 2 KV heads, MLP 704, 4.24M parameters), with the compact tokenizer's vocabulary and
-// special ids and a 2048-token context; nullopt for another name. Shared by arc-init-model and
-// arc-train.
-std::optional<ModelConfig> CompactPresetConfig(std::string_view name);
-
 // Loads a model directory. Errors name the file and the fault.
 absl::StatusOr<std::shared_ptr<const ArcModel>> LoadArcModel(const std::string& dir,
                                                             const ModelOptions& options = {});

@@ -11,9 +11,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/data/status_macros.h"
 #include "core/model/kv_cache.h"
 #include "core/model/lora.h"
-#include "core/data/status_macros.h"
+#include "core/model/model_config.h"
 
 namespace arc {
 namespace {
@@ -25,14 +26,6 @@ absl::Status CheckTokens(const std::vector<int64_t>& ids, int64_t vocab, const c
       return absl::InvalidArgumentError(absl::StrCat(what, " ", index, " token ", t, " is ", ids[t],
                                                      ", outside the vocabulary [0, ", vocab, ")"));
     }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckId(const char* name, int64_t id, int64_t vocab) {
-  if (id < 0 || id >= vocab) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " ", id, " is outside the vocabulary [0, ", vocab, ")"));
   }
   return absl::OkStatus();
 }
@@ -161,8 +154,10 @@ absl::StatusOr<std::vector<DecodeResult>> GreedyDecode(
     return absl::InvalidArgumentError(
         absl::StrCat("max_batch_size must be positive, got ", options.max_batch_size));
   }
-  ARC_RETURN_IF_ERROR(CheckId("pad_token_id", options.pad_token_id, vocab));
-  for (int64_t id : options.stop_token_ids) ARC_RETURN_IF_ERROR(CheckId("stop token", id, vocab));
+  ARC_RETURN_IF_ERROR(CheckTokenId("pad_token_id", options.pad_token_id, vocab));
+  for (int64_t id : options.stop_token_ids) {
+    ARC_RETURN_IF_ERROR(CheckTokenId("stop token", id, vocab));
+  }
   std::vector<int64_t> lengths;
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].empty())
@@ -199,7 +194,7 @@ absl::StatusOr<std::vector<double>> ScoreContinuations(const LlamaForCausalLMImp
     return absl::InvalidArgumentError(
         absl::StrCat("max_batch_size must be positive, got ", options.max_batch_size));
   }
-  ARC_RETURN_IF_ERROR(CheckId("pad_token_id", options.pad_token_id, vocab));
+  ARC_RETURN_IF_ERROR(CheckTokenId("pad_token_id", options.pad_token_id, vocab));
   std::vector<int64_t> lengths;
   for (size_t i = 0; i < requests.size(); ++i) {
     if (requests[i].prompt.empty()) {

@@ -1,11 +1,14 @@
 #include "core/model/model_config.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "core/data/file_util.h"
 #include "core/data/status_macros.h"
+#include "core/text/tokenizer.h"
 #include "nlohmann/json.hpp"
 
 namespace arc {
@@ -141,7 +144,32 @@ absl::Status CheckPositive(const char* name, int64_t v) {
   return absl::OkStatus();
 }
 
-absl::Status CheckTokenId(const char* name, int64_t id, int64_t vocab) {
+// A decoder with head_dim = hidden / heads, rms_norm_eps 1e-5 and the default 2048-token context.
+ModelConfig Shape(int64_t vocab, int64_t layers, int64_t hidden, int64_t heads, int64_t kv_heads,
+                  int64_t mlp) {
+  ModelConfig c;
+  c.vocab_size = vocab;
+  c.num_hidden_layers = layers;
+  c.hidden_size = hidden;
+  c.num_attention_heads = heads;
+  c.num_key_value_heads = kv_heads;
+  c.intermediate_size = mlp;
+  c.head_dim = hidden / heads;
+  c.rms_norm_eps = 1e-5;
+  return c;
+}
+
+// `shape` (over the compact tokenizer's vocabulary) with that tokenizer's BOS, EOS and PAD ids.
+NamedModelConfig Compact(absl::string_view name, absl::string_view description, ModelConfig shape) {
+  shape.bos_token_id = kCompactBos;
+  shape.eos_token_ids = {kCompactEos};
+  shape.pad_token_id = kCompactPad;
+  return {name, description, /*compact=*/true, std::move(shape)};
+}
+
+}  // namespace
+
+absl::Status CheckTokenId(absl::string_view name, int64_t id, int64_t vocab) {
   if (id < 0 || id >= vocab) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, " ", id, " is outside the vocabulary [0, ", vocab, ")"));
@@ -149,7 +177,51 @@ absl::Status CheckTokenId(const char* name, int64_t id, int64_t vocab) {
   return absl::OkStatus();
 }
 
-}  // namespace
+const std::vector<NamedModelConfig>& NamedModelConfigs() {
+  // Shape(vocab, layers, hidden, heads, kv_heads, mlp). The numbers are those each user has always
+  // had: changing one changes arc-init-model's files, arc-bench's rows or the golden tests.
+  static const std::vector<NamedModelConfig>* const table = new std::vector<NamedModelConfig>{
+      Compact("tiny", "1 layer of width 32, 2 heads / 1 KV head, MLP 64: smoke tests",
+              Shape(kCompactVocabSize, 1, 32, 2, 1, 64)),
+      Compact("small", "6 layers of width 256, 8 heads / 2 KV heads, MLP 704: 4.24M parameters",
+              Shape(kCompactVocabSize, 6, 256, 8, 2, 704)),
+      {"golden", "2 layers of width 64, 4 heads / 2 KV heads, MLP 128, vocabulary 20: golden tests",
+       /*compact=*/false, Shape(20, 2, 64, 4, 2, 128)},
+      {"small-kv4", "small with 4 KV heads over a bare 16-token vocabulary: arc-bench, 4.4M",
+       /*compact=*/false, Shape(16, 6, 256, 8, 4, 704)},
+  };
+  return *table;
+}
+
+std::string ModelConfigNames(bool compact_only) {
+  std::vector<absl::string_view> names;
+  for (const NamedModelConfig& named : NamedModelConfigs()) {
+    if (named.compact || !compact_only) names.push_back(named.name);
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+std::string ModelConfigHelp(bool compact_only) {
+  size_t width = 0;
+  for (const NamedModelConfig& named : NamedModelConfigs())
+    width = std::max(width, named.name.size());
+  std::string help;
+  for (const NamedModelConfig& named : NamedModelConfigs()) {
+    if (!named.compact && compact_only) continue;
+    absl::StrAppend(&help, "  ", named.name, std::string(width + 2 - named.name.size(), ' '),
+                    named.description, "\n");
+  }
+  return help;
+}
+
+absl::StatusOr<ModelConfig> FindModelConfig(absl::string_view name, absl::string_view field,
+                                            bool compact_only) {
+  for (const NamedModelConfig& named : NamedModelConfigs()) {
+    if (named.name == name && (named.compact || !compact_only)) return named.config;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": \"", name, "\" is not one of ", ModelConfigNames(compact_only)));
+}
 
 absl::Status ModelConfig::Validate() const {
   ARC_RETURN_IF_ERROR(CheckPositive("vocab_size", vocab_size));

@@ -8,7 +8,10 @@
 // something else. Fields this code does not use (torch_dtype, transformers_version, ...) are
 // ignored.
 //
-// A plain value type: copyable and safe to share between threads.
+// NamedModelConfigs() is the one table of named configurations (tiny, small, golden, small-kv4)
+// that arc-init-model, arc-train's --preset, arc-bench and the tests look up by name.
+//
+// A plain value type: copyable and safe to share between threads; the table is immutable.
 #ifndef ARC_CORE_MODEL_MODEL_CONFIG_H_
 #define ARC_CORE_MODEL_MODEL_CONFIG_H_
 
@@ -20,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace arc {
 
@@ -71,6 +75,44 @@ absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text);
 
 // Reads and parses a config.json file (NOT_FOUND when it does not exist).
 absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& path);
+
+// OK when 0 <= id < vocab; otherwise INVALID_ARGUMENT "<name> <id> is outside the vocabulary [0,
+// <vocab>)".
+absl::Status CheckTokenId(absl::string_view name, int64_t id, int64_t vocab);
+
+// ---------------------------------------------------------------------------------------------
+// Named configurations.
+
+struct NamedModelConfig {
+  absl::string_view name;
+  absl::string_view description;  // one line: the shape and who uses it
+  // Uses the compact tokenizer's vocabulary and special ids (core/text/tokenizer.h), so
+  // arc-init-model and arc-train can build a compact-format model directory from it.
+  bool compact = false;
+  ModelConfig config;
+};
+
+// Every named configuration, in a fixed order:
+//   tiny       1 layer of width 32, 2 heads / 1 KV head, MLP 64; compact (10,336 parameters)
+//   small      6 layers of width 256, 8 heads / 2 KV heads, MLP 704; compact (4,238,592)
+//   golden     2 layers of width 64, 4 heads / 2 KV heads, MLP 128, vocabulary 20 (the golden
+//              numerics tests' shape; 77k parameters)
+//   small-kv4  small's shape with 4 KV heads over a bare 16-token vocabulary (arc-bench; 4.4M)
+// All use rms_norm_eps 1e-5 and a 2048-token context; the compact ones also carry BOS, EOS and PAD.
+const std::vector<NamedModelConfig>& NamedModelConfigs();
+
+// The names of NamedModelConfigs() (only the compact ones when `compact_only`), joined by ", ".
+std::string ModelConfigNames(bool compact_only = false);
+
+// One line per configuration (only the compact ones when `compact_only`), "  <name> <description>",
+// the names padded to one width: the list that the tools' --help prints.
+std::string ModelConfigHelp(bool compact_only = false);
+
+// The configuration called `name`. INVALID_ARGUMENT naming `field` and listing the names when there
+// is none (or, with `compact_only`, when it is not a compact one), e.g. "--preset: \"big\" is not
+// one of tiny, small".
+absl::StatusOr<ModelConfig> FindModelConfig(absl::string_view name, absl::string_view field,
+                                            bool compact_only = false);
 
 }  // namespace arc
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "core/text/tokenizer_json.h"
 #include "nlohmann/json.hpp"
 
 namespace arc {
@@ -769,23 +770,12 @@ bool BpeTokenizer::IsAddedToken(int id) const {
 }
 
 std::string BpeTokenizer::ToJson() const {
-  using OJson = nlohmann::ordered_json;
-  OJson root;
-  root["version"] = "1.0";
-  root["truncation"] = nullptr;
-  root["padding"] = nullptr;
+  using tokenizer_json::OJson;
   OJson added = OJson::array();
   for (const AddedToken& t : added_) {
-    added.push_back({{"id", t.id},
-                     {"content", t.content},
-                     {"single_word", false},
-                     {"lstrip", false},
-                     {"rstrip", false},
-                     {"normalized", t.normalized},
-                     {"special", t.special}});
+    added.push_back(tokenizer_json::AddedToken(t.id, t.content, t.normalized, t.special));
   }
-  root["added_tokens"] = std::move(added);
-  root["normalizer"] = nullptr;
+  OJson root = tokenizer_json::Root(std::move(added));
   root["pre_tokenizer"] = {{"type", "Sequence"},
                            {"pretokenizers",
                             {{{"type", "Split"},

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/text/bpe_tokenizer.h"
+#include "core/text/tokenizer_json.h"
 #include "core/data/file_util.h"
 #include "nlohmann/json.hpp"
 
@@ -70,23 +71,13 @@ class CompactTokenizer final : public Tokenizer {
     // pre-tokenization), a Split isolates every remaining character, WordLevel maps it, and Fuse
     // joins decoded tokens without spaces. Unknown characters fail in `tokenizers` too (the
     // unk_token is deliberately not in the vocab).
-    using OJson = nlohmann::ordered_json;
-    OJson root;
-    root["version"] = "1.0";
-    root["truncation"] = nullptr;
-    root["padding"] = nullptr;
+    using tokenizer_json::OJson;
     OJson added = OJson::array();
     for (int id = kCompactInput; id < kCompactVocabSize; ++id) {
-      added.push_back({{"id", id},
-                       {"content", std::string(kCompactSymbols[id])},
-                       {"single_word", false},
-                       {"lstrip", false},
-                       {"rstrip", false},
-                       {"normalized", false},
-                       {"special", true}});
+      added.push_back(tokenizer_json::AddedToken(id, std::string(kCompactSymbols[id]),
+                                                 /*normalized=*/false, /*special=*/true));
     }
-    root["added_tokens"] = std::move(added);
-    root["normalizer"] = nullptr;
+    OJson root = tokenizer_json::Root(std::move(added));
     root["pre_tokenizer"] = {{"type", "Split"},
                              {"pattern", {{"Regex", "[\\s\\S]"}}},
                              {"behavior", "Isolated"},
