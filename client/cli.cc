@@ -1,5 +1,6 @@
 #include "client/cli.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <utility>
@@ -165,12 +166,11 @@ Setter SolveOptionSetter(const SolveOptionSpec& spec) {
         return absl::OkStatus();
       }
       case FD::CPPTYPE_ENUM: {
-        const std::string name = ProtoEnumPrefix(f->enum_type()->name()) + absl::AsciiStrToUpper(v);
-        const google::protobuf::EnumValueDescriptor* e = f->enum_type()->FindValueByName(name);
-        if (e == nullptr || e->number() == 0) {
-          return Bad(flag, v,
-                     absl::StrCat("is not one of ",
-                                  absl::StrJoin(absl::StrSplit(spec.choices, ','), ", ")));
+        const std::vector<std::string> choices = absl::StrSplit(spec.choices, ',');
+        const google::protobuf::EnumValueDescriptor* e = f->enum_type()->FindValueByName(
+            ProtoEnumPrefix(f->enum_type()->name()) + absl::AsciiStrToUpper(v));
+        if (std::find(choices.begin(), choices.end(), v) == choices.end() || e == nullptr) {
+          return Bad(flag, v, absl::StrCat("is not one of ", absl::StrJoin(choices, ", ")));
         }
         r->SetEnumValue(m, f, e->number());
         return absl::OkStatus();
