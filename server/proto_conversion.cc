@@ -244,7 +244,8 @@ absl::StatusOr<SolveOptions> ResolveSolveOptions(const v1::SolveOptions& request
   for (const SolveOption& option : SolveOptionTable()) {
     if (*option.spec.proto == '\0') continue;  // not per request (e.g. full_finetune)
     const std::string path = absl::StrCat("options.", option.spec.proto);
-    ARC_ASSIGN_OR_RETURN(std::optional<OptionValue> value, RequestValue(request, option.spec, path));
+    ARC_ASSIGN_OR_RETURN(std::optional<OptionValue> value,
+                         RequestValue(request, option.spec, path));
     if (!value) continue;
     ARC_RETURN_IF_ERROR(
         CheckOptionValue(option.spec, *value, path, OptionLimit(limits, option.spec.name)));

@@ -171,7 +171,8 @@ TEST(OptionTableTest, ModelFileFaultsNameTheFileTheKeyAndTheLimit) {
 TEST(OptionTableTest, ValidateNamesTheOptionTheFieldAndTheLimit) {
   SolveOptions o;
   o.train.batch_size = 0;
-  EXPECT_EQ(Message(ValidateSolveOptions(o)), "ttt_batch_size (train.batch_size): 0 is outside 1..256");
+  EXPECT_EQ(Message(ValidateSolveOptions(o)),
+            "ttt_batch_size (train.batch_size): 0 is outside 1..256");
   o = SolveOptions{};
   o.lora.dropout = 1;
   EXPECT_EQ(Message(ValidateSolveOptions(o)), "lora_dropout (lora.dropout): 1 is outside [0, 1)");
@@ -382,7 +383,8 @@ TEST(OptionTableTest, ServerDefaultsAndRequestsFollowTheTable) {
       if (&other != &o && std::string(other.spec.name) == "ttt_max_steps") continue;
       const std::string want = &other == &o ? Text(OtherValue(o.spec))
                                             : Text(other.get(SolveOptions{}));
-      EXPECT_EQ(Text(other.get(*r)), want) << "setting " << o.spec.name << " -> " << other.spec.name;
+      EXPECT_EQ(Text(other.get(*r)), want)
+          << "setting " << o.spec.name << " -> " << other.spec.name;
     }
   }
 }

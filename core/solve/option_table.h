@@ -16,8 +16,8 @@
 // field (arc-server only).
 //
 // This header is plain preprocessor text, constexpr data and one string helper with no dependency
-// (no libtorch, no abseil, no protobuf), so that arc-client, which never links core/solve, reads the same table. The `member`
-// column is only expanded by core/solve/options.cc.
+// (no libtorch, no abseil, no protobuf), so that arc-client, which never links core/solve, reads
+// the same table. The `member` column is only expanded by core/solve/options.cc.
 //
 // Columns of ARC_SOLVE_OPTIONS(X):
 //   X(name, kind, member, default, lo, hi, bounds, choices, proto, help)

@@ -193,8 +193,9 @@ absl::StatusOr<SelectionMode> ParseSelectionMode(std::string_view name) {
                           SelectionMode::kVotesThenPoe}) {
     if (SelectionModeName(m) == name) return m;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "selection mode: \"", std::string(name), "\" is not one of vote, majority, poe, votes_then_poe"));
+  return absl::InvalidArgumentError(absl::StrCat("selection mode: \"", std::string(name),
+                                                 "\" is not one of vote, majority, poe, "
+                                                 "votes_then_poe"));
 }
 
 const std::vector<SolveOption>& SolveOptionTable() {
@@ -257,7 +258,8 @@ absl::Status CheckOptionValue(const SolveOptionSpec& spec, const OptionValue& va
       const std::string& v = std::get<std::string>(value);
       const std::vector<std::string> choices = Choices(spec);
       if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
-        return Invalid(path, absl::StrCat("\"", v, "\" is not one of ", absl::StrJoin(choices, ", ")));
+        return Invalid(path,
+                       absl::StrCat("\"", v, "\" is not one of ", absl::StrJoin(choices, ", ")));
       }
       return absl::OkStatus();
     }
@@ -405,7 +407,9 @@ std::string SolveOptionsMarkdown(const SolveOptions& model_defaults,
       case OptionKind::kInt:
       case OptionKind::kDouble: range = RangeText(s, s.hi); break;
       case OptionKind::kChoice: range = absl::StrJoin(Choices(s), " \\| "); break;
-      case OptionKind::kList: range = absl::StrCat("subset of ", absl::StrJoin(Choices(s), ", ")); break;
+      case OptionKind::kList:
+        range = absl::StrCat("subset of ", absl::StrJoin(Choices(s), ", "));
+        break;
       case OptionKind::kBool:
       case OptionKind::kUint: break;
     }
