@@ -1,15 +1,20 @@
 #include "client/cli.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/convert.h"
+#include "core/solve/option_table.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 
 namespace arc::client {
 namespace {
@@ -114,11 +119,80 @@ Setter EnumInto(const std::string& flag, std::vector<std::pair<std::string, Enum
   };
 }
 
-v1::TttOptions& Ttt(CliOptions& o) { return *o.solve_options.mutable_ttt_options(); }
-v1::InferenceOptions& Inf(CliOptions& o) { return *o.solve_options.mutable_inference(); }
+// The flag of a solve option: its value is parsed by the type of its proto field (found by the
+// table's path in v1::SolveOptions, through the descriptor) and set there, so the client needs no
+// code per option and never links core/solve. Range checks are the server's.
+Setter SolveOptionSetter(const SolveOptionSpec& spec) {
+  return [&spec](CliOptions& o, const std::string& v) -> absl::Status {
+    const std::string flag = spec.name;
+    google::protobuf::Message* m = &o.solve_options;
+    const google::protobuf::FieldDescriptor* f = nullptr;
+    for (absl::string_view part : absl::StrSplit(spec.proto, '.')) {
+      if (f != nullptr) m = m->GetReflection()->MutableMessage(m, f);
+      f = m->GetDescriptor()->FindFieldByName(std::string(part));
+    }
+    const google::protobuf::Reflection* r = m->GetReflection();
+    using FD = google::protobuf::FieldDescriptor;
+    if (f->is_repeated()) {  // a list: comma-separated
+      r->ClearField(m, f);
+      for (absl::string_view item : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+        r->AddString(m, f, std::string(item));
+      }
+      return absl::OkStatus();
+    }
+    switch (f->cpp_type()) {
+      case FD::CPPTYPE_BOOL: {
+        absl::StatusOr<bool> x = ParseBool(flag, v);
+        if (!x.ok()) return x.status();
+        r->SetBool(m, f, *x);
+        return absl::OkStatus();
+      }
+      case FD::CPPTYPE_INT32: {
+        absl::StatusOr<int> x = ParseInt(flag, v);
+        if (!x.ok()) return x.status();
+        r->SetInt32(m, f, *x);
+        return absl::OkStatus();
+      }
+      case FD::CPPTYPE_UINT64: {
+        uint64_t x = 0;
+        if (!absl::SimpleAtoi(v, &x)) return Bad(flag, v, "is not an unsigned integer");
+        r->SetUInt64(m, f, x);
+        return absl::OkStatus();
+      }
+      case FD::CPPTYPE_DOUBLE: {
+        absl::StatusOr<double> x = ParseDouble(flag, v);
+        if (!x.ok()) return x.status();
+        r->SetDouble(m, f, *x);
+        return absl::OkStatus();
+      }
+      case FD::CPPTYPE_ENUM: {
+        const std::vector<std::string> choices = absl::StrSplit(spec.choices, ',');
+        const google::protobuf::EnumValueDescriptor* e = f->enum_type()->FindValueByName(
+            ProtoEnumPrefix(f->enum_type()->name()) + absl::AsciiStrToUpper(v));
+        if (std::find(choices.begin(), choices.end(), v) == choices.end() || e == nullptr) {
+          return Bad(flag, v, absl::StrCat("is not one of ", absl::StrJoin(choices, ", ")));
+        }
+        r->SetEnumValue(m, f, e->number());
+        return absl::OkStatus();
+      }
+      default:
+        return absl::InternalError(absl::StrCat("--", flag, ": no parser for its proto type"));
+    }
+  };
+}
+
+// Adds a flag for every per-request row of the option table.
+std::map<std::string, Flag>* WithSolveOptionFlags(std::map<std::string, Flag>* flags) {
+  for (const SolveOptionSpec& spec : kSolveOptionSpecs) {
+    if (*spec.proto == '\0') continue;  // not per request
+    flags->emplace(spec.name,
+                   Flag{spec.kind == OptionKind::kBool, kRequest, SolveOptionSetter(spec)});
+  }
+  return flags;
+}
 
 const std::map<std::string, Flag>& Flags() {
-  static const auto* flags = new std::map<std::string, Flag>{
+  static const auto* flags = WithSolveOptionFlags(new std::map<std::string, Flag>{
       // Global.
       {"server", {false, kAll, [](CliOptions& o, const std::string& v) {
                     o.server = v;
@@ -134,113 +208,11 @@ const std::map<std::string, Flag>& Flags() {
                                       {"always", ColorMode::kAlways},
                                       {"never", ColorMode::kNever}},
                                      [](CliOptions& o, ColorMode m) { o.color = m; })}},
-      // SolveOptions.
+      // SolveOptions: one flag per row of the option table (added by SolveOptionFlags below),
+      // plus --no_ttt (= --ttt=false) and the request-only --include_views.
       {"no_ttt", {true, kRequest, BoolInto("no_ttt", [](CliOptions& o, bool x) {
                     o.solve_options.set_ttt(!x);
                   })}},
-      {"seed", {false, kRequest, [](CliOptions& o, const std::string& v) -> absl::Status {
-                  uint64_t x = 0;
-                  if (!absl::SimpleAtoi(v, &x)) return Bad("seed", v, "is not an unsigned integer");
-                  o.solve_options.set_seed(x);
-                  return absl::OkStatus();
-                }}},
-      {"ttt_max_samples", {false, kRequest, IntInto("ttt_max_samples", [](CliOptions& o, int x) {
-                             Ttt(o).set_max_samples(x);
-                           })}},
-      {"ttt_permute_n", {false, kRequest, IntInto("ttt_permute_n", [](CliOptions& o, int x) {
-                           Ttt(o).set_permute_n(x);
-                         })}},
-      {"ttt_augment", {true, kRequest, BoolInto("ttt_augment", [](CliOptions& o, bool x) {
-                         Ttt(o).set_augment(x);
-                       })}},
-      {"ttt_leave_two", {true, kRequest, BoolInto("ttt_leave_two", [](CliOptions& o, bool x) {
-                           Ttt(o).set_leave_two_top_up(x);
-                         })}},
-      {"loss_mask", {false, kRequest,
-                     EnumInto<v1::LossMask>(
-                         "loss_mask",
-                         {{"outputs_after_first", v1::LOSS_MASK_OUTPUTS_AFTER_FIRST},
-                          {"answer_only", v1::LOSS_MASK_ANSWER_ONLY}},
-                         [](CliOptions& o, v1::LossMask m) { Ttt(o).set_loss_mask(m); })}},
-      {"ttt_lr", {false, kRequest, DoubleInto("ttt_lr", [](CliOptions& o, double x) {
-                    Ttt(o).set_learning_rate(x);
-                  })}},
-      {"ttt_weight_decay", {false, kRequest, DoubleInto("ttt_weight_decay", [](CliOptions& o, double x) {
-                              Ttt(o).set_weight_decay(x);
-                            })}},
-      {"ttt_batch_size", {false, kRequest, IntInto("ttt_batch_size", [](CliOptions& o, int x) {
-                            Ttt(o).set_batch_size(x);
-                          })}},
-      {"ttt_grad_accum", {false, kRequest, IntInto("ttt_grad_accum", [](CliOptions& o, int x) {
-                            Ttt(o).set_grad_accum(x);
-                          })}},
-      {"ttt_epochs", {false, kRequest, IntInto("ttt_epochs", [](CliOptions& o, int x) {
-                        Ttt(o).set_epochs(x);
-                      })}},
-      {"ttt_max_steps", {false, kRequest, IntInto("ttt_max_steps", [](CliOptions& o, int x) {
-                           Ttt(o).set_max_steps(x);
-                         })}},
-      {"ttt_warmup", {false, kRequest, DoubleInto("ttt_warmup", [](CliOptions& o, double x) {
-                        Ttt(o).set_warmup_fraction(x);
-                      })}},
-      {"ttt_clip", {false, kRequest, DoubleInto("ttt_clip", [](CliOptions& o, double x) {
-                      Ttt(o).set_clip_grad_norm(x);
-                    })}},
-      {"lora_rank", {false, kRequest, IntInto("lora_rank", [](CliOptions& o, int x) {
-                       Ttt(o).set_lora_rank(x);
-                     })}},
-      {"lora_alpha", {false, kRequest, DoubleInto("lora_alpha", [](CliOptions& o, double x) {
-                        Ttt(o).set_lora_alpha(x);
-                      })}},
-      {"lora_dropout", {false, kRequest, DoubleInto("lora_dropout", [](CliOptions& o, double x) {
-                          Ttt(o).set_lora_dropout(x);
-                        })}},
-      {"lora_targets", {false, kRequest, [](CliOptions& o, const std::string& v) {
-                          Ttt(o).clear_lora_targets();
-                          for (absl::string_view t : absl::StrSplit(v, ',', absl::SkipEmpty())) {
-                            Ttt(o).add_lora_targets(std::string(t));
-                          }
-                          return absl::OkStatus();
-                        }}},
-      {"views_leave_out", {false, kRequest, IntInto("views_leave_out", [](CliOptions& o, int x) {
-                             Inf(o).set_leave_out(x);
-                           })}},
-      {"views_permutations", {false, kRequest, IntInto("views_permutations", [](CliOptions& o, int x) {
-                                Inf(o).set_permutations(x);
-                              })}},
-      {"views_transforms", {false, kRequest,
-                            EnumInto<v1::ViewTransforms>(
-                                "views_transforms",
-                                {{"paper", v1::VIEW_TRANSFORMS_PAPER},
-                                 {"all", v1::VIEW_TRANSFORMS_ALL},
-                                 {"none", v1::VIEW_TRANSFORMS_NONE}},
-                                [](CliOptions& o, v1::ViewTransforms t) { Inf(o).set_transforms(t); })}},
-      {"infer_batch_size", {false, kRequest, IntInto("infer_batch_size", [](CliOptions& o, int x) {
-                              Inf(o).set_batch_size(x);
-                            })}},
-      {"max_new_tokens", {false, kRequest, IntInto("max_new_tokens", [](CliOptions& o, int x) {
-                            Inf(o).set_max_new_tokens(x);
-                          })}},
-      {"constrained", {true, kRequest, BoolInto("constrained", [](CliOptions& o, bool x) {
-                         Inf(o).set_constrained(x);
-                       })}},
-      {"selection", {false, kRequest,
-                     EnumInto<v1::SelectionMode>(
-                         "selection",
-                         {{"vote", v1::SELECTION_MODE_VOTE},
-                          {"majority", v1::SELECTION_MODE_MAJORITY},
-                          {"poe", v1::SELECTION_MODE_POE},
-                          {"votes_then_poe", v1::SELECTION_MODE_VOTES_THEN_POE}},
-                         [](CliOptions& o, v1::SelectionMode m) { o.solve_options.set_selection(m); })}},
-      {"poe_top_k", {false, kRequest, IntInto("poe_top_k", [](CliOptions& o, int x) {
-                       o.solve_options.set_poe_top_k(x);
-                     })}},
-      {"poe_views", {false, kRequest, IntInto("poe_views", [](CliOptions& o, int x) {
-                       o.solve_options.set_poe_views(x);
-                     })}},
-      {"base_attempt", {true, kRequest, BoolInto("base_attempt", [](CliOptions& o, bool x) {
-                          o.solve_options.set_base_attempt(x);
-                        })}},
       {"include_views", {true, kRequest, BoolInto("include_views", [](CliOptions& o, bool x) {
                            o.solve_options.set_include_views(x);
                          })}},
@@ -298,8 +270,38 @@ const std::map<std::string, Flag>& Flags() {
                      o.service = v;
                      return absl::OkStatus();
                    }}},
-  };
+  });
   return *flags;
+}
+
+// "--name VALUE" of each per-request option, for the usage text.
+std::string SolveOptionUsage() {
+  std::vector<std::string> items = {"--no_ttt"};
+  for (const SolveOptionSpec& spec : kSolveOptionSpecs) {
+    if (*spec.proto == '\0') continue;
+    std::string value;
+    switch (spec.kind) {
+      case OptionKind::kBool: value = "=BOOL"; break;
+      case OptionKind::kInt:
+      case OptionKind::kUint: value = " N"; break;
+      case OptionKind::kDouble: value = " X"; break;
+      case OptionKind::kChoice:
+        value = absl::StrCat(" ", absl::StrJoin(absl::StrSplit(spec.choices, ','), "|"));
+        break;
+      case OptionKind::kList: value = " a,b"; break;
+    }
+    items.push_back(absl::StrCat("--", spec.name, value));
+  }
+  items.push_back("--include_views");
+  std::string out, line = " ";
+  for (const std::string& item : items) {
+    if (line.size() + 1 + item.size() > 99) {
+      absl::StrAppend(&out, line, "\n");
+      line = " ";
+    }
+    absl::StrAppend(&line, " ", item);
+  }
+  return absl::StrCat(out, line, "\n");
 }
 
 absl::Status Usage(absl::string_view what) { return absl::InvalidArgumentError(what); }
@@ -451,15 +453,9 @@ commands:
                       --total N | --duration SECONDS
                       --rate RPS        calls per second over all workers (default unlimited)
 
-solve options (solve, eval, submit, load; unset ones take the server's defaults):
-  --no_ttt --seed N --ttt_max_samples N --ttt_permute_n N --ttt_augment=BOOL --ttt_leave_two=BOOL
-  --loss_mask outputs_after_first|answer_only --ttt_lr X --ttt_weight_decay X --ttt_batch_size N
-  --ttt_grad_accum N --ttt_epochs N --ttt_max_steps N --ttt_warmup X --ttt_clip X --lora_rank N
-  --lora_alpha X --lora_dropout X --lora_targets a,b --views_leave_out N --views_permutations N
-  --views_transforms paper|all|none --infer_batch_size N --max_new_tokens N --constrained=BOOL
-  --selection vote|majority|poe|votes_then_poe --poe_top_k N --poe_views N --base_attempt=BOOL
-  --include_views
-  --task_id NAME --request_id ID (solve, submit)
+solve options (solve, eval, submit, load; unset ones take the server's defaults; the table with
+ranges and defaults: docs/SOLVE_OPTIONS.md):
+)" + SolveOptionUsage() + R"(  --task_id NAME --request_id ID (solve, submit)
 
 deadlines: --deadline applies to each call (default 600 s for solve, eval, watch and load calls,
 10 s for the others). Retries (--retries, default 3) back off exponentially with jitter on

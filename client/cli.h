@@ -6,7 +6,9 @@
 //
 // Options may come before or after the command, as --name VALUE or --name=VALUE; booleans as --name
 // or --name=true|false. An option that the command does not take is an error. Solve-option flags
-// set only the SolveOptions fields they name, so the server's defaults hold for the rest.
+// (one per per-request row of the option table core/solve/option_table.h, plus --no_ttt and
+// --include_views) set only the SolveOptions fields they name, so the server's defaults hold for
+// the rest.
 //
 // Every error is INVALID_ARGUMENT naming the option and the fault (the caller exits 2), e.g.
 //   --seed: "x" is not an integer

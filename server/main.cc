@@ -47,10 +47,9 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "on SIGTERM/SIGINT: time for jobs in flight to finish before they are cancelled");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(bool, warmup, true, "run a tiny warm-up solve before reporting SERVING");
-// Default options of a request (a request overrides them within the limits below); the names and
-// meanings are arc-solve's.
-// The TTT, inference and selection defaults (--ttt, --seed, --ttt_*, --lora_*, --views_*,
-// --selection, ...) are the flags of tools/flags/solve_flags.h, shared with arc-solve.
+// Default options of a request (a request overrides them within the limits below): the option
+// table's flags (--ttt, --seed, --ttt_*, --lora_*, --views_*, --selection, ...; tools/flags/
+// solve_flags.h, shared with arc-solve) over the model directory's solve_options.json.
 
 ABSL_FLAG(int, limit_ttt_steps, 1000, "most TTT optimizer steps a request may ask for");
 ABSL_FLAG(int, limit_ttt_samples, 1000, "most TTT samples a request may ask for");
@@ -78,7 +77,9 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   o.warmup = absl::GetFlag(FLAGS_warmup);
 
-  ARC_ASSIGN_OR_RETURN(o.defaults, SolveOptionsFromFlags());
+  // Built-in < the model's solve_options.json < flags given; a request overrides within the limits.
+  ARC_ASSIGN_OR_RETURN(const SolveOptions model_defaults, LoadModelSolveOptions(o.model_dir));
+  ARC_ASSIGN_OR_RETURN(o.defaults, SolveOptionsFromFlags(model_defaults));
 
   o.limits.ttt_steps = absl::GetFlag(FLAGS_limit_ttt_steps);
   o.limits.ttt_samples = absl::GetFlag(FLAGS_limit_ttt_samples);
@@ -158,7 +159,9 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "arc-server --model DIR [--address HOST:PORT] [--metrics_address HOST:PORT] "
-      "[--device cpu|cuda[:N]] [--workers N] [options]; SIGTERM drains and exits 0");
+      "[--device cpu|cuda[:N]] [--workers N] [options]; SIGTERM drains and exits 0. Request "
+      "defaults: built-in (shown below) < the model's solve_options.json < solve flags given < "
+      "the request (docs/SOLVE_OPTIONS.md)");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     std::cerr << "arc-server: unexpected argument \"" << rest[1] << "\" (flags only; see --help)\n";

@@ -1,16 +1,18 @@
 #include "server/proto_conversion.h"
 
-#include <cmath>
-#include <set>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/model/lora.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/data/status_macros.h"
 #include "core/data/task_io.h"
-#include "core/solve/views.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 
 namespace arc::server {
 namespace {
@@ -19,200 +21,111 @@ absl::Status Invalid(const std::string& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
 }
 
-// A field's value against its valid range [lo, hi] and, when `limit` is given, the server limit
-// (which wins over hi when lower). Doubles print in their shortest form (absl::StrCat).
-template <typename T>
-absl::Status CheckRange(const std::string& path, T value, T lo, T hi,
-                        std::optional<T> limit = std::nullopt) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if (!std::isfinite(value)) return Invalid(path, absl::StrCat(value, " is not a finite number"));
+using google::protobuf::EnumDescriptor;
+using google::protobuf::EnumValueDescriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+// The SolveOptions <-> proto conversion is driven by the option table (core/solve/option_table.h):
+// each row names its field's path in v1::SolveOptions, read and written here by reflection, so a
+// new option needs no code in this file. Enum values map to the table's choices by name:
+// LOSS_MASK_ANSWER_ONLY is "answer_only" (the enum's name in upper snake case is the prefix).
+
+std::string EnumPrefix(const EnumDescriptor& e) { return ProtoEnumPrefix(e.name()); }
+
+// Walks `path` ("ttt_options.learning_rate") from `message` to the message holding the last
+// field and returns that field; MutableLeaf creates the sub-messages on the way.
+const FieldDescriptor* Leaf(const std::string& path, const Message*& message) {
+  const FieldDescriptor* field = nullptr;
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    if (field != nullptr) message = &message->GetReflection()->GetMessage(*message, field);
+    field = message->GetDescriptor()->FindFieldByName(std::string(part));
   }
-  if (limit && value > *limit && *limit <= hi && value >= lo) {
-    return Invalid(path, absl::StrCat(value, " is above the server limit ", *limit));
+  return field;
+}
+const FieldDescriptor* MutableLeaf(const std::string& path, Message*& message) {
+  const FieldDescriptor* field = nullptr;
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    if (field != nullptr) message = message->GetReflection()->MutableMessage(message, field);
+    field = message->GetDescriptor()->FindFieldByName(std::string(part));
   }
-  const T top = limit ? std::min(hi, *limit) : hi;
-  if (value < lo || value > top) {
-    return Invalid(path, absl::StrCat(value, " is outside ", lo, "..", top));
-  }
-  return absl::OkStatus();
+  return field;
 }
 
-absl::StatusOr<std::vector<Dihedral>> TransformsFromProto(v1::ViewTransforms t,
-                                                          const std::vector<Dihedral>& fallback) {
-  switch (t) {
-    case v1::VIEW_TRANSFORMS_UNSPECIFIED:
-      return fallback;
-    case v1::VIEW_TRANSFORMS_PAPER:
-      return PaperViewTransforms();
-    case v1::VIEW_TRANSFORMS_ALL:
-      return AllViewTransforms();
-    case v1::VIEW_TRANSFORMS_NONE:
-      return std::vector<Dihedral>{};
-    default:
-      return Invalid("options.inference.transforms",
-                     absl::StrCat(static_cast<int>(t), " is not a ViewTransforms value"));
-  }
-}
-
-v1::ViewTransforms TransformsToProto(const std::vector<Dihedral>& transforms) {
-  if (transforms.empty()) return v1::VIEW_TRANSFORMS_NONE;
-  if (transforms == PaperViewTransforms()) return v1::VIEW_TRANSFORMS_PAPER;
-  if (transforms == AllViewTransforms()) return v1::VIEW_TRANSFORMS_ALL;
-  return v1::VIEW_TRANSFORMS_UNSPECIFIED;  // a custom list (not expressible in the proto)
-}
-
-absl::StatusOr<SelectionMode> SelectionFromProto(v1::SelectionMode m, SelectionMode fallback) {
-  switch (m) {
-    case v1::SELECTION_MODE_UNSPECIFIED:
-      return fallback;
-    case v1::SELECTION_MODE_VOTE:
-      return SelectionMode::kVote;
-    case v1::SELECTION_MODE_MAJORITY:
-      return SelectionMode::kMajority;
-    case v1::SELECTION_MODE_POE:
-      return SelectionMode::kPoe;
-    case v1::SELECTION_MODE_VOTES_THEN_POE:
-      return SelectionMode::kVotesThenPoe;
-    default:
-      return Invalid("options.selection",
-                     absl::StrCat(static_cast<int>(m), " is not a SelectionMode value"));
-  }
-}
-
-v1::SelectionMode SelectionToProto(SelectionMode m) {
-  switch (m) {
-    case SelectionMode::kVote:
-      return v1::SELECTION_MODE_VOTE;
-    case SelectionMode::kMajority:
-      return v1::SELECTION_MODE_MAJORITY;
-    case SelectionMode::kPoe:
-      return v1::SELECTION_MODE_POE;
-    case SelectionMode::kVotesThenPoe:
-      return v1::SELECTION_MODE_VOTES_THEN_POE;
-  }
-  return v1::SELECTION_MODE_UNSPECIFIED;
-}
-
-absl::Status ApplyTtt(const v1::TttOptions& t, const OptionLimits& limits, SolveOptions& o) {
-  const std::string p = "options.ttt_options.";
-  if (t.has_max_samples()) {
-    ARC_RETURN_IF_ERROR(
-        CheckRange<int64_t>(p + "max_samples", t.max_samples(), 1, 100000, limits.ttt_samples));
-    o.ttt_data.max_samples = t.max_samples();
-  }
-  if (t.has_permute_n()) {
-    ARC_RETURN_IF_ERROR(CheckRange<int64_t>(p + "permute_n", t.permute_n(), 0, 8));
-    o.ttt_data.permute_n = t.permute_n();
-  }
-  if (t.has_augment()) o.ttt_data.augment = t.augment();
-  if (t.has_leave_two_top_up()) o.ttt_data.leave_two_top_up = t.leave_two_top_up();
-  switch (t.loss_mask()) {
-    case v1::LOSS_MASK_UNSPECIFIED:
-      break;
-    case v1::LOSS_MASK_OUTPUTS_AFTER_FIRST:
-      o.loss_mask = LossMaskMode::kOutputsAfterFirst;
-      break;
-    case v1::LOSS_MASK_ANSWER_ONLY:
-      o.loss_mask = LossMaskMode::kAnswerOnly;
-      break;
-    default:
-      return Invalid(p + "loss_mask",
-                     absl::StrCat(static_cast<int>(t.loss_mask()), " is not a LossMask value"));
-  }
-  if (t.has_learning_rate()) {
-    ARC_RETURN_IF_ERROR(CheckRange<double>(p + "learning_rate", t.learning_rate(), 0, 1));
-    o.train.learning_rate = t.learning_rate();
-  }
-  if (t.has_weight_decay()) {
-    ARC_RETURN_IF_ERROR(CheckRange<double>(p + "weight_decay", t.weight_decay(), 0, 10));
-    o.train.weight_decay = t.weight_decay();
-  }
-  if (t.has_batch_size()) {
-    ARC_RETURN_IF_ERROR(
-        CheckRange<int64_t>(p + "batch_size", t.batch_size(), 1, 256, limits.ttt_batch_size));
-    o.train.batch_size = t.batch_size();
-  }
-  if (t.has_grad_accum()) {
-    ARC_RETURN_IF_ERROR(CheckRange<int64_t>(p + "grad_accum", t.grad_accum(), 1, 64));
-    o.train.grad_accum = t.grad_accum();
-  }
-  if (t.has_epochs()) {
-    ARC_RETURN_IF_ERROR(CheckRange<int64_t>(p + "epochs", t.epochs(), 1, 100));
-    o.train.epochs = t.epochs();
-  }
-  if (t.has_max_steps()) {
-    ARC_RETURN_IF_ERROR(
-        CheckRange<int64_t>(p + "max_steps", t.max_steps(), 0, 1000000, limits.ttt_steps));
-    o.train.max_steps = t.max_steps();
-  }
-  if (t.has_warmup_fraction()) {
-    ARC_RETURN_IF_ERROR(CheckRange<double>(p + "warmup_fraction", t.warmup_fraction(), 0, 1));
-    o.train.warmup_fraction = t.warmup_fraction();
-  }
-  if (t.has_clip_grad_norm()) {
-    ARC_RETURN_IF_ERROR(CheckRange<double>(p + "clip_grad_norm", t.clip_grad_norm(), 0, 1e6));
-    o.train.clip_grad_norm = t.clip_grad_norm();
-  }
-  if (t.has_lora_rank()) {
-    ARC_RETURN_IF_ERROR(
-        CheckRange<int64_t>(p + "lora_rank", t.lora_rank(), 1, 4096, limits.lora_rank));
-    o.lora.rank = t.lora_rank();
-  }
-  if (t.has_lora_alpha()) {
-    if (!(t.lora_alpha() > 0) || !std::isfinite(t.lora_alpha()) || t.lora_alpha() > 1e6) {
-      return Invalid(p + "lora_alpha", absl::StrCat(t.lora_alpha(), " is outside (0, 1e6]"));
+// The request's value of the option, or nullopt when the request leaves it to the defaults
+// (an unset optional field, an enum at 0 = UNSPECIFIED, an empty repeated field).
+absl::StatusOr<std::optional<OptionValue>> RequestValue(const v1::SolveOptions& request,
+                                                        const SolveOptionSpec& spec,
+                                                        const std::string& path) {
+  const Message* message = &request;
+  const FieldDescriptor* f = Leaf(spec.proto, message);
+  const Reflection* r = message->GetReflection();
+  if (f->is_repeated()) {
+    if (r->FieldSize(*message, f) == 0) return std::nullopt;
+    std::vector<std::string> items;
+    for (int i = 0; i < r->FieldSize(*message, f); ++i) {
+      items.push_back(r->GetRepeatedString(*message, f, i));
     }
-    o.lora.alpha = t.lora_alpha();
+    return OptionValue(std::move(items));
   }
-  if (t.has_lora_dropout()) {
-    if (!(t.lora_dropout() >= 0 && t.lora_dropout() < 1)) {
-      return Invalid(p + "lora_dropout", absl::StrCat(t.lora_dropout(), " is outside [0, 1)"));
-    }
-    o.lora.dropout = t.lora_dropout();
-  }
-  if (t.lora_targets_size() > 0) {
-    std::vector<ProjectionKind> targets;
-    std::set<ProjectionKind> seen;
-    for (int i = 0; i < t.lora_targets_size(); ++i) {
-      const std::string path = absl::StrCat(p, "lora_targets[", i, "]");
-      absl::StatusOr<ProjectionKind> kind = ParseProjectionKind(t.lora_targets(i));
-      if (!kind.ok()) return Invalid(path, kind.status().message());
-      if (!seen.insert(*kind).second) {
-        return Invalid(path, absl::StrCat("\"", t.lora_targets(i), "\" is listed twice"));
+  if (f->has_presence() && !r->HasField(*message, f)) return std::nullopt;
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return OptionValue(r->GetBool(*message, f));
+    case FieldDescriptor::CPPTYPE_INT32:
+      return OptionValue(int64_t{r->GetInt32(*message, f)});
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return OptionValue(r->GetUInt64(*message, f));
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return OptionValue(r->GetDouble(*message, f));
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const int number = r->GetEnumValue(*message, f);
+      if (number == 0) return std::nullopt;
+      const EnumValueDescriptor* v = f->enum_type()->FindValueByNumber(number);
+      if (v == nullptr) {
+        return Invalid(path, absl::StrCat(number, " is not a ", f->enum_type()->name(), " value"));
       }
-      targets.push_back(*kind);
+      return OptionValue(absl::AsciiStrToLower(
+          absl::StripPrefix(v->name(), EnumPrefix(*f->enum_type()))));
     }
-    o.lora.targets = std::move(targets);
+    default:
+      break;
   }
-  return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(path, ": no conversion for the proto field's type"));
 }
 
-absl::Status ApplyInference(const v1::InferenceOptions& in, const OptionLimits& limits,
-                            const TaskLimits& task_limits, SolveOptions& o) {
-  const std::string p = "options.inference.";
-  if (in.has_leave_out()) {
-    ARC_RETURN_IF_ERROR(
-        CheckRange<int64_t>(p + "leave_out", in.leave_out(), 0, task_limits.max_train_examples));
-    o.views.leave_out = in.leave_out();
+void SetProtoValue(const SolveOptionSpec& spec, const OptionValue& value, v1::SolveOptions& out) {
+  Message* message = &out;
+  const FieldDescriptor* f = MutableLeaf(spec.proto, message);
+  const Reflection* r = message->GetReflection();
+  switch (spec.kind) {
+    case OptionKind::kBool:
+      r->SetBool(message, f, std::get<bool>(value));
+      break;
+    case OptionKind::kInt:
+      r->SetInt32(message, f, static_cast<int32_t>(std::get<int64_t>(value)));
+      break;
+    case OptionKind::kUint:
+      r->SetUInt64(message, f, std::get<uint64_t>(value));
+      break;
+    case OptionKind::kDouble:
+      r->SetDouble(message, f, std::get<double>(value));
+      break;
+    case OptionKind::kChoice: {
+      // A value no enum names (a custom transform list) goes out as UNSPECIFIED.
+      const EnumValueDescriptor* v = f->enum_type()->FindValueByName(
+          EnumPrefix(*f->enum_type()) + absl::AsciiStrToUpper(std::get<std::string>(value)));
+      r->SetEnumValue(message, f, v == nullptr ? 0 : v->number());
+      break;
+    }
+    case OptionKind::kList:
+      r->ClearField(message, f);
+      for (const std::string& item : std::get<std::vector<std::string>>(value)) {
+        r->AddString(message, f, item);
+      }
+      break;
   }
-  if (in.has_permutations()) {
-    ARC_RETURN_IF_ERROR(CheckRange<int64_t>(p + "permutations", in.permutations(), 0, 8));
-    o.views.permutations = in.permutations();
-  }
-  ARC_ASSIGN_OR_RETURN(o.views.transforms,
-                       TransformsFromProto(in.transforms(), o.views.transforms));
-  if (in.has_batch_size()) {
-    ARC_RETURN_IF_ERROR(CheckRange<int64_t>(p + "batch_size", in.batch_size(), 1, 256,
-                                            limits.inference_batch_size));
-    o.inference.batch_size = in.batch_size();
-  }
-  if (in.has_max_new_tokens()) {
-    ARC_RETURN_IF_ERROR(CheckRange<int64_t>(p + "max_new_tokens", in.max_new_tokens(), 0, 1 << 16,
-                                            limits.new_tokens));
-    o.inference.max_new_tokens = in.max_new_tokens();
-  }
-  if (in.has_constrained()) o.inference.constrained = in.constrained();
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -328,20 +241,16 @@ absl::StatusOr<SolveOptions> ResolveSolveOptions(const v1::SolveOptions& request
                                                  const SolveOptions& defaults,
                                                  const OptionLimits& limits) {
   SolveOptions o = defaults;
-  if (request.has_ttt()) o.ttt = request.ttt();
-  if (request.has_seed()) o.seed = request.seed();
-  ARC_RETURN_IF_ERROR(ApplyTtt(request.ttt_options(), limits, o));
-  ARC_RETURN_IF_ERROR(ApplyInference(request.inference(), limits, TaskLimits{}, o));
-  ARC_ASSIGN_OR_RETURN(o.selection.mode, SelectionFromProto(request.selection(), o.selection.mode));
-  if (request.has_poe_top_k()) {
-    ARC_RETURN_IF_ERROR(CheckRange<int64_t>("options.poe_top_k", request.poe_top_k(), 1, 32));
-    o.selection.poe_top_k = request.poe_top_k();
+  for (const SolveOption& option : SolveOptionTable()) {
+    if (*option.spec.proto == '\0') continue;  // not per request (e.g. full_finetune)
+    const std::string path = absl::StrCat("options.", option.spec.proto);
+    ARC_ASSIGN_OR_RETURN(std::optional<OptionValue> value,
+                         RequestValue(request, option.spec, path));
+    if (!value) continue;
+    ARC_RETURN_IF_ERROR(
+        CheckOptionValue(option.spec, *value, path, OptionLimit(limits, option.spec.name)));
+    option.put(*value, o);
   }
-  if (request.has_poe_views()) {
-    ARC_RETURN_IF_ERROR(CheckRange<int64_t>("options.poe_views", request.poe_views(), 1, 8));
-    o.selection.poe_views = request.poe_views();
-  }
-  if (request.has_base_attempt()) o.selection.base_attempt = request.base_attempt();
   o.include_views = request.include_views();
 
   // The server's budget holds whatever the request says: "epochs decide" still stops at the step
@@ -359,38 +268,9 @@ absl::StatusOr<SolveOptions> ResolveSolveOptions(const v1::SolveOptions& request
 
 v1::SolveOptions SolveOptionsToProto(const SolveOptions& o) {
   v1::SolveOptions out;
-  out.set_ttt(o.ttt);
-  out.set_seed(o.seed);
-  v1::TttOptions* t = out.mutable_ttt_options();
-  t->set_max_samples(o.ttt_data.max_samples);
-  t->set_permute_n(o.ttt_data.permute_n);
-  t->set_augment(o.ttt_data.augment);
-  t->set_leave_two_top_up(o.ttt_data.leave_two_top_up);
-  t->set_loss_mask(o.loss_mask == LossMaskMode::kAnswerOnly ? v1::LOSS_MASK_ANSWER_ONLY
-                                                            : v1::LOSS_MASK_OUTPUTS_AFTER_FIRST);
-  t->set_learning_rate(o.train.learning_rate);
-  t->set_weight_decay(o.train.weight_decay);
-  t->set_batch_size(o.train.batch_size);
-  t->set_grad_accum(o.train.grad_accum);
-  t->set_epochs(o.train.epochs);
-  t->set_max_steps(o.train.max_steps);
-  t->set_warmup_fraction(o.train.warmup_fraction);
-  t->set_clip_grad_norm(o.train.clip_grad_norm);
-  t->set_lora_rank(static_cast<int32_t>(o.lora.rank));
-  t->set_lora_alpha(o.lora.alpha);
-  t->set_lora_dropout(o.lora.dropout);
-  for (ProjectionKind k : o.lora.targets) t->add_lora_targets(ProjectionName(k));
-  v1::InferenceOptions* in = out.mutable_inference();
-  in->set_leave_out(o.views.leave_out);
-  in->set_permutations(o.views.permutations);
-  in->set_transforms(TransformsToProto(o.views.transforms));
-  in->set_batch_size(o.inference.batch_size);
-  in->set_max_new_tokens(o.inference.max_new_tokens);
-  in->set_constrained(o.inference.constrained);
-  out.set_selection(SelectionToProto(o.selection.mode));
-  out.set_poe_top_k(o.selection.poe_top_k);
-  out.set_poe_views(o.selection.poe_views);
-  out.set_base_attempt(o.selection.base_attempt);
+  for (const SolveOption& option : SolveOptionTable()) {
+    if (*option.spec.proto != '\0') SetProtoValue(option.spec, option.get(o), out);
+  }
   out.set_include_views(o.include_views);
   return out;
 }

@@ -3,7 +3,8 @@
 // Requests: the task (structured `task` or raw `task_json`) becomes an arc::Task validated against
 // the server's TaskLimits, and the request's SolveOptions become a core SolveOptions: the server's
 // defaults with the request's set fields on top, each checked against its valid range and the
-// server's limits. Every fault is INVALID_ARGUMENT naming the field by its proto path:
+// server's limits. Both directions follow the option table (core/solve/option_table.h): each row
+// names its proto field, read and written by reflection, with the table's range and choices. Every fault is INVALID_ARGUMENT naming the field by its proto path:
 //   "task.train[0].input: row 1 has 2 cells, expected 3"
 //   "task_json: train[0].input[0][0]: 12 is not a colour 0..9"
 //   "options.ttt_options.max_steps: 5000 is above the server limit 500"

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/data/status_macros.h"
 
 namespace arc::server {
 namespace {
@@ -20,6 +21,13 @@ absl::Status DefaultWithin(const char* flag, int64_t value, const char* limit_fl
 }
 
 }  // namespace
+
+std::optional<int64_t> OptionLimit(const OptionLimits& limits, std::string_view option) {
+  for (const LimitedOption& l : kLimitedOptions) {
+    if (option == l.option) return limits.*l.limit;
+  }
+  return std::nullopt;
+}
 
 absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.address.empty()) return absl::InvalidArgumentError("--address: required (host:port)");
@@ -45,19 +53,12 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         Within("limit_lora_rank", o.limits.lora_rank, 1, 4096),
         Within("limit_views", o.limits.views, 1, 4096),
         Within("limit_infer_batch_size", o.limits.inference_batch_size, 1, 256),
-        Within("limit_new_tokens", o.limits.new_tokens, 1, 1 << 16),
-        DefaultWithin("ttt_max_steps", o.defaults.train.max_steps, "limit_ttt_steps",
-                      o.limits.ttt_steps),
-        DefaultWithin("ttt_max_samples", o.defaults.ttt_data.max_samples, "limit_ttt_samples",
-                      o.limits.ttt_samples),
-        DefaultWithin("ttt_batch_size", o.defaults.train.batch_size, "limit_ttt_batch_size",
-                      o.limits.ttt_batch_size),
-        DefaultWithin("lora_rank", o.defaults.lora.rank, "limit_lora_rank", o.limits.lora_rank),
-        DefaultWithin("infer_batch_size", o.defaults.inference.batch_size, "limit_infer_batch_size",
-                      o.limits.inference_batch_size),
-        DefaultWithin("max_new_tokens", o.defaults.inference.max_new_tokens, "limit_new_tokens",
-                      o.limits.new_tokens)}) {
+        Within("limit_new_tokens", o.limits.new_tokens, 1, 1 << 16)}) {
     if (!s.ok()) return s;
+  }
+  for (const LimitedOption& l : kLimitedOptions) {
+    const int64_t value = std::get<int64_t>(FindSolveOption(l.option)->get(o.defaults));
+    ARC_RETURN_IF_ERROR(DefaultWithin(l.option, value, l.limit_flag, o.limits.*l.limit));
   }
   if (o.job_ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

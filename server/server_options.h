@@ -11,12 +11,14 @@
 #define ARC_SERVER_SERVER_OPTIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/data/grid.h"
-#include "core/solve/solver.h"
+#include "core/solve/options.h"
 
 namespace arc::server {
 
@@ -29,6 +31,25 @@ struct OptionLimits {
   int inference_batch_size = 64;  // inference.batch_size (views decoded together)
   int new_tokens = 4096;          // inference.max_new_tokens
 };
+
+// Which option of the table (core/solve/option_table.h) each per-request limit bounds, and the
+// limit's flag. `views` bounds no option (it caps ViewOptions::max_views).
+struct LimitedOption {
+  const char* option;      // a row of the option table, e.g. "ttt_max_steps"
+  const char* limit_flag;  // e.g. "limit_ttt_steps"
+  int OptionLimits::*limit;
+};
+inline constexpr LimitedOption kLimitedOptions[] = {
+    {"ttt_max_steps", "limit_ttt_steps", &OptionLimits::ttt_steps},
+    {"ttt_max_samples", "limit_ttt_samples", &OptionLimits::ttt_samples},
+    {"ttt_batch_size", "limit_ttt_batch_size", &OptionLimits::ttt_batch_size},
+    {"lora_rank", "limit_lora_rank", &OptionLimits::lora_rank},
+    {"infer_batch_size", "limit_infer_batch_size", &OptionLimits::inference_batch_size},
+    {"max_new_tokens", "limit_new_tokens", &OptionLimits::new_tokens},
+};
+
+// The server's bound on the option named `option` in `limits`, or nullopt when it has none.
+std::optional<int64_t> OptionLimit(const OptionLimits& limits, std::string_view option);
 
 struct ServerOptions {
   std::string address = "0.0.0.0:50051";         // gRPC listen address (port 0: pick one)

@@ -57,7 +57,7 @@ TEST(ArcSolveCliTest, WritesAValidSubmissionAndReport) {
                           " --selection best > " + dir + "/bad.txt 2>&1";
   EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 2);
   EXPECT_NE(ReadFile(dir + "/bad.txt").value_or("").find(
-                "--selection mode: \"best\" is not one of vote, majority, poe, votes_then_poe"),
+                "--selection: \"best\" is not one of vote, majority, poe, votes_then_poe"),
             std::string::npos)
       << ReadFile(dir + "/bad.txt").value_or("");
   std::filesystem::remove_all(dir);

@@ -1,6 +1,11 @@
 // arc-client command-line parsing: commands, positional arguments, options and their errors.
 #include "client/cli.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "core/solve/option_table.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
 namespace arc::client {
@@ -115,6 +120,65 @@ TEST(ClientCliTest, UsageErrors) {
             "`load` needs --total N or --duration SECONDS");
   EXPECT_EQ(Error({"--server", "h:1", "load", "t", "--total", "5", "--duration", "1"}),
             "`load`: --total and --duration exclude each other");
+}
+
+// Every per-request row of the option table (core/solve/option_table.h) is a flag that sets the
+// row's proto field, and the usage text names it; the process-wide rows are not client flags.
+TEST(ClientCliTest, SolveOptionFlagsAreTheOptionTable) {
+  const std::string usage = UsageText();
+  for (const SolveOptionSpec& spec : kSolveOptionSpecs) {
+    const std::string flag = std::string("--") + spec.name;
+    if (*spec.proto == '\0') {
+      EXPECT_EQ(Error({"--server", "h:1", "solve", "t", flag + "=1"}),
+                "unknown option " + flag);
+      continue;
+    }
+    std::string value;
+    switch (spec.kind) {
+      case OptionKind::kBool: value = spec.default_number != 0 ? "false" : "true"; break;
+      case OptionKind::kInt: value = "3"; break;
+      case OptionKind::kUint: value = "9"; break;
+      case OptionKind::kDouble: value = "0.25"; break;
+      case OptionKind::kChoice: {
+        const std::string choices = spec.choices;
+        value = choices.substr(choices.rfind(',') + 1);
+        break;
+      }
+      case OptionKind::kList: value = "k_proj,lm_head"; break;
+    }
+    absl::StatusOr<CliOptions> o = Parse({"--server", "h:1", "solve", "t", flag + "=" + value});
+    ASSERT_TRUE(o.ok()) << flag << ": " << o.status();
+    // The field at the row's path holds the value; nothing else is set.
+    const google::protobuf::Message* m = &o->solve_options;
+    const google::protobuf::FieldDescriptor* f = nullptr;
+    for (absl::string_view part : absl::StrSplit(spec.proto, '.')) {
+      if (f != nullptr) m = &m->GetReflection()->GetMessage(*m, f);
+      f = m->GetDescriptor()->FindFieldByName(std::string(part));
+      ASSERT_NE(f, nullptr) << spec.proto;
+    }
+    std::string got;
+    google::protobuf::TextFormat::PrintFieldValueToString(
+        *m, f, f->is_repeated() ? 1 : -1, &got);
+    switch (spec.kind) {
+      case OptionKind::kBool:
+      case OptionKind::kInt:
+      case OptionKind::kUint:
+      case OptionKind::kDouble:
+        EXPECT_EQ(got, value) << flag;
+        break;
+      case OptionKind::kChoice:
+        EXPECT_EQ(got, ProtoEnumPrefix(f->enum_type()->name()) + absl::AsciiStrToUpper(value))
+            << flag;
+        break;
+      case OptionKind::kList:
+        EXPECT_EQ(got, "\"lm_head\"") << flag;
+        break;
+    }
+    std::vector<const google::protobuf::FieldDescriptor*> set;
+    o->solve_options.GetReflection()->ListFields(o->solve_options, &set);
+    EXPECT_EQ(set.size(), 1u) << flag;
+    EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST(ClientCliTest, DoubleDashEndsOptions) {

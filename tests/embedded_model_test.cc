@@ -50,7 +50,10 @@ class EmbeddedModelTest : public ::testing::Test {
   static const std::shared_ptr<const ArcModel>& model() { return *model_; }
 
   static SolveOptions Defaults() {
-    absl::StatusOr<SolveOptions> o = SolveOptionsFromFlags();
+    // What arc-solve uses with no option flag: the model's solve_options.json over the built-in.
+    absl::StatusOr<SolveOptions> model = LoadModelSolveOptions(kModelDir);
+    EXPECT_TRUE(model.ok()) << model.status();
+    absl::StatusOr<SolveOptions> o = SolveOptionsFromFlags(model.value_or(SolveOptions{}));
     EXPECT_TRUE(o.ok()) << o.status();
     return o.value_or(SolveOptions{});
   }

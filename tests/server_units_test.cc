@@ -154,8 +154,8 @@ TEST(ProtoConversionTest, OptionFaultsNameTheFieldAndTheLimit) {
       {[](v1::SolveOptions& o) { o.mutable_ttt_options()->set_max_samples(100001); },
        "options.ttt_options.max_samples: 100001 is above the server limit 1000"},
       {[](v1::SolveOptions& o) { o.mutable_ttt_options()->add_lora_targets("x_proj"); },
-       "options.ttt_options.lora_targets[0]: unknown LoRA target 'x_proj' (expected q_proj, "
-       "k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj or lm_head)"},
+       "options.ttt_options.lora_targets[0]: \"x_proj\" is not one of q_proj, k_proj, v_proj, "
+       "o_proj, gate_proj, up_proj, down_proj, lm_head"},
       {[](v1::SolveOptions& o) {
          o.mutable_ttt_options()->add_lora_targets("q_proj");
          o.mutable_ttt_options()->add_lora_targets("q_proj");

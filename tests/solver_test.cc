@@ -102,11 +102,11 @@ TEST(SolverTest, OptionsAreValidatedWithTheFieldName) {
   SolveOptions o = FastOptions();
   o.train.batch_size = 0;
   EXPECT_EQ(std::string(solver.Solve(ColourSwapTask(3, 1), o).status().message()),
-            "ttt option batch_size: 0 is outside 1..256");
+            "ttt_batch_size (train.batch_size): 0 is outside 1..256");
   o = FastOptions();
   o.inference.batch_size = 1000;
   EXPECT_EQ(std::string(solver.Solve(ColourSwapTask(3, 1), o).status().message()),
-            "inference batch_size: 1000 is outside 1..256");
+            "infer_batch_size (inference.batch_size): 1000 is outside 1..256");
   Task bad = ColourSwapTask(3, 1);
   bad.train.clear();
   EXPECT_EQ(solver.Solve(bad, o).status().code(), absl::StatusCode::kInvalidArgument);

@@ -52,7 +52,10 @@ int Fail(const absl::Status& s) {
 }
 
 absl::StatusOr<SolveOptions> OptionsFromFlags() {
-  absl::StatusOr<SolveOptions> o = SolveOptionsFromFlags();
+  // Built-in < the model's solve_options.json < flags given (core/solve/options.h).
+  absl::StatusOr<SolveOptions> model_defaults = LoadModelSolveOptions(absl::GetFlag(FLAGS_model));
+  if (!model_defaults.ok()) return model_defaults.status();
+  absl::StatusOr<SolveOptions> o = SolveOptionsFromFlags(*model_defaults);
   if (!o.ok()) return o.status();
   if (absl::GetFlag(FLAGS_no_ttt)) o->ttt = false;
   if (absl::Status s = ValidateSolveOptions(*o); !s.ok()) {

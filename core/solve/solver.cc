@@ -29,40 +29,7 @@ PromptInput SampleInput(const Task& sample) {
   return in;
 }
 
-absl::Status Range(const char* field, double v, double lo, double hi) {
-  if (v >= lo && v <= hi) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", v, " is outside ", lo, "..", hi));
-}
-
 }  // namespace
-
-LoraConfig DefaultTttLora() {
-  LoraConfig c;
-  c.rank = 8;
-  c.alpha = 16;
-  c.targets = {ProjectionKind::kQ, ProjectionKind::kV, ProjectionKind::kGate, ProjectionKind::kUp,
-               ProjectionKind::kDown};
-  return c;
-}
-
-std::string_view SelectionModeName(SelectionMode mode) {
-  switch (mode) {
-    case SelectionMode::kVote: return "vote";
-    case SelectionMode::kMajority: return "majority";
-    case SelectionMode::kPoe: return "poe";
-    case SelectionMode::kVotesThenPoe: return "votes_then_poe";
-  }
-  return "";
-}
-
-absl::StatusOr<SelectionMode> ParseSelectionMode(std::string_view name) {
-  for (SelectionMode m : {SelectionMode::kVote, SelectionMode::kMajority, SelectionMode::kPoe,
-                          SelectionMode::kVotesThenPoe}) {
-    if (SelectionModeName(m) == name) return m;
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "selection mode: \"", std::string(name), "\" is not one of vote, majority, poe, votes_then_poe"));
-}
 
 std::string_view SolvePhaseName(SolvePhase phase) {
   switch (phase) {
@@ -72,18 +39,6 @@ std::string_view SolvePhaseName(SolvePhase phase) {
     case SolvePhase::kSelection: return "selection";
   }
   return "";
-}
-
-absl::Status ValidateSolveOptions(const SolveOptions& o) {
-  ARC_RETURN_IF_ERROR(ValidateTttDataOptions(o.ttt_data));
-  ARC_RETURN_IF_ERROR(o.lora.Validate());
-  ARC_RETURN_IF_ERROR(ValidateTttTrainOptions(o.train));
-  ARC_RETURN_IF_ERROR(ValidateViewOptions(o.views));
-  ARC_RETURN_IF_ERROR(Range("inference batch_size", o.inference.batch_size, 1, 256));
-  ARC_RETURN_IF_ERROR(Range("inference max_new_tokens", o.inference.max_new_tokens, 0, 1 << 16));
-  ARC_RETURN_IF_ERROR(Range("selection poe_top_k", o.selection.poe_top_k, 1, 32));
-  ARC_RETURN_IF_ERROR(Range("selection poe_views", o.selection.poe_views, 1, 8));
-  return absl::OkStatus();
 }
 
 Solver::Solver(std::shared_ptr<const ArcModel> model) : model_(std::move(model)) {}

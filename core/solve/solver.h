@@ -22,6 +22,9 @@
 // Progress and cancellation go through one SolveObserver (core/solve/observer.h); the result is a
 // SolveResult (core/solve/result.h, printed as JSON by core/solve/result_json.h).
 //
+// The options (SolveOptions, the option table, validation, a model's solve_options.json) are in
+// core/solve/options.h.
+//
 // Ownership and threads: a Solver holds a shared, read-only ArcModel and its own adapter; it is used
 // by one thread at a time (one solver per worker). Several solvers may share one ArcModel.
 // Determinism: the same task, options and seed give the same result on the same build and device.
@@ -38,6 +41,7 @@
 #include "core/model/arc_model.h"
 #include "core/model/lora.h"
 #include "core/solve/observer.h"
+#include "core/solve/options.h"
 #include "core/solve/result.h"
 #include "core/solve/ttt.h"
 #include "core/solve/ttt_data.h"
@@ -46,60 +50,10 @@
 
 namespace arc {
 
-struct InferenceOptions {
-  int batch_size = 16;        // views decoded together, 1..256
-  int max_new_tokens = 0;     // 0 = the answer budget of the largest plausible output (see .cc)
-  bool constrained = true;    // grid grammar during decoding (formats that have one)
-};
-
-enum class SelectionMode {
-  kVote,      // hierarchical vote (the paper)
-  kMajority,  // flat majority vote
-  kPoe,       // vote, then rank the top K by product-of-experts score
-  kVotesThenPoe,  // vote, then order the top K by votes and break ties by the score
-};
-std::string_view SelectionModeName(SelectionMode mode);
-absl::StatusOr<SelectionMode> ParseSelectionMode(std::string_view name);
-
-struct SelectionOptions {
-  SelectionMode mode = SelectionMode::kVote;
-  int poe_top_k = 4;      // candidates re-scored, 1..32
-  int poe_views = 4;      // dihedral views per candidate (identity first), 1..8
-  // After test-time training, also decode the views with the base model alone and make its top
-  // candidate attempt 2 when it differs from the adapted model's attempt 1 (the adapted model's
-  // own attempt 2 moves down one place). A guard for tasks that adaptation makes worse; costs one
-  // more inference pass. No effect without TTT.
-  bool base_attempt = false;
-};
-
 // Moves `candidate` (matched by grid) to ranked[1], inserting it when absent; nothing changes when
 // it is already ranked[0]. An inserted candidate keeps its own votes and views.
 void PlaceAsSecond(const Candidate& candidate, std::vector<Candidate>& ranked);
 
-// The paper's LoRA targets (q, v, gate, up, down; reference §3.7) at rank 8, alpha 16: the rank is
-// the paper's 128 scaled down for small models; set it per model.
-LoraConfig DefaultTttLora();
-
-struct SolveOptions {
-  bool ttt = true;                     // false: no adaptation (the paper's baseline)
-  TttDataOptions ttt_data;             // sample construction; its seed is overridden by `seed`
-  LossMaskMode loss_mask = LossMaskMode::kOutputsAfterFirst;
-  LoraConfig lora = DefaultTttLora();  // its seed is overridden by `seed`
-  // Full fine-tuning instead of LoRA: a private copy of the base is trained and used for this task
-  // (memory: the model four times over with AdamW). For small models only: refused with
-  // FAILED_PRECONDITION above full_finetune_max_parameters.
-  bool full_finetune = false;
-  int64_t full_finetune_max_parameters = 50'000'000;
-  TttTrainOptions train;               // its seed is overridden by `seed`
-  ViewOptions views;                   // its seed is overridden by `seed`
-  InferenceOptions inference;
-  SelectionOptions selection;
-  bool include_views = false;          // return every view's raw prediction
-  uint64_t seed = 0;
-};
-
-// Checks every option; INVALID_ARGUMENT naming the field and its range.
-absl::Status ValidateSolveOptions(const SolveOptions& options);
 
 class Solver {
  public:

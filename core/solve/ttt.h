@@ -22,6 +22,7 @@
 #include <ATen/ATen.h>
 
 #include "absl/status/statusor.h"
+#include "core/solve/option_table.h"
 #include "core/text/prompt_format.h"
 
 namespace arc {
@@ -29,18 +30,22 @@ namespace arc {
 class LlamaForCausalLMImpl;
 class LoraAdapter;
 
+// The defaults of the user-facing fields are the option table's (core/solve/option_table.h), which
+// also holds their ranges.
 struct TttTrainOptions {
-  double learning_rate = 1e-4;   // peak, after warmup (the paper's effective value)
-  double weight_decay = 0.01;    // AdamW, decoupled
+  double learning_rate = solve_option_default::ttt_lr;  // peak, after warmup (the paper's value)
+  double weight_decay = solve_option_default::ttt_weight_decay;  // AdamW, decoupled
   double beta1 = 0.9;
   double beta2 = 0.999;
   double adam_eps = 1e-8;
-  int batch_size = 2;            // samples per forward, 1..256
-  int grad_accum = 1;            // batches per optimizer step, 1..64
-  int epochs = 2;                // passes over the samples, 1..100
-  int max_steps = 0;             // if > 0, stop after this many optimizer steps
-  double warmup_fraction = 0.1;  // of the optimizer steps, 0..1
-  double clip_grad_norm = 0;     // if > 0, clip the global gradient norm to this
+  int batch_size = solve_option_default::ttt_batch_size;  // samples per forward
+  int grad_accum = solve_option_default::ttt_grad_accum;  // batches per optimizer step
+  int epochs = solve_option_default::ttt_epochs;          // passes over the samples
+  // if > 0, stop after this many optimizer steps
+  int max_steps = solve_option_default::ttt_max_steps;
+  double warmup_fraction = solve_option_default::ttt_warmup;  // of the optimizer steps
+  // if > 0, clip the global gradient norm to this
+  double clip_grad_norm = solve_option_default::ttt_clip;
   uint64_t seed = 0;             // batch order
 };
 

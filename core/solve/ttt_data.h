@@ -32,20 +32,26 @@
 #include "absl/status/statusor.h"
 #include "core/data/augment.h"
 #include "core/data/grid.h"
+#include "core/solve/option_table.h"
 
 namespace arc {
 
 // Tokens a sample costs in the model's prompt format (demonstrations, query and answer).
 using TokenCounter = std::function<int(const Task& sample)>;
 
+// The defaults of the user-facing fields are the option table's (core/solve/option_table.h), which
+// also holds their ranges.
 struct TttDataOptions {
-  bool leave_two_top_up = true;    // top up leave-one-out samples with leave-two-out ones
-  bool augment = true;             // apply the paper's augmenters (false: --no_transform)
+  // top up leave-one-out samples with leave-two-out ones
+  bool leave_two_top_up = solve_option_default::ttt_leave_two;
+  // apply the paper's augmenters (false: --no_transform)
+  bool augment = solve_option_default::ttt_augment;
   PaperAugmenterGroups augmenter_groups;  // which of the 23 augmenters
-  int permute_n = 1;               // colour-permuted + shuffled copies per task (0..8)
+  // colour-permuted + shuffled copies per task
+  int permute_n = solve_option_default::ttt_permute_n;
   bool permute_colours = true;     // the permuted copies get a colour permutation (0 fixed)
   bool shuffle_demonstrations = true;  // the permuted copies get a demonstration shuffle
-  int max_samples = 250;           // the cap (the paper's Nmax), 1..100000
+  int max_samples = solve_option_default::ttt_max_samples;  // the cap (the paper's Nmax)
   int max_side = kArcMaxSide;      // grids above this are dropped after augmentation
   int max_tokens = 8192;           // samples with this many tokens or more are dropped (needs a counter)
   int64_t max_total_tokens = 0;    // if > 0, trim samples from the end until the sum fits (memory bound)

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "core/data/augment.h"
 #include "core/data/grid.h"
+#include "core/solve/option_table.h"
 
 namespace arc {
 
@@ -30,10 +31,14 @@ std::vector<Dihedral> PaperViewTransforms();
 // All seven non-identity dihedral elements.
 std::vector<Dihedral> AllViewTransforms();
 
+// The defaults of the user-facing fields are the option table's (core/solve/option_table.h), which
+// also holds their ranges.
 struct ViewOptions {
-  int leave_out = 1;        // demonstrations removed per subset: 0 (all used) .. N-1
-  int permutations = 2;     // extra demonstration orders per subset (the paper's permute_n), 0..8
-  std::vector<Dihedral> transforms = PaperViewTransforms();
+  // demonstrations removed per subset: 0 (all used)..N-1
+  int leave_out = solve_option_default::views_leave_out;
+  // extra demonstration orders per subset
+  int permutations = solve_option_default::views_permutations;
+  std::vector<Dihedral> transforms = PaperViewTransforms();  // table: views_transforms
   bool every_base_per_transform = false;  // apply each transform to every base view
   int max_views = 64;       // hard bound on views per test input (1..4096)
   uint64_t seed = 0;
