@@ -47,6 +47,7 @@ std::string Count(int64_t n) {
   return absl::StrCat(n);
 }
 
+// A new model's configuration: a named compact preset or WxL.
 absl::StatusOr<ModelConfig> PresetConfig(const ArcTrainOptions& o) {
   const std::string& preset = o.preset;
   if (std::optional<ModelConfig> named = CompactPresetConfig(preset)) {
@@ -66,17 +67,15 @@ absl::StatusOr<ModelConfig> PresetConfig(const ArcTrainOptions& o) {
   }
   c.hidden_size = width;
   c.num_hidden_layers = layers;
-  const int heads = o.heads;
-  c.num_attention_heads = heads > 0 ? heads : width / 32;
-  const int kv = o.kv_heads;
-  c.num_key_value_heads = kv > 0 ? kv : c.num_attention_heads;
-  const int ffn = o.ffn;
-  c.intermediate_size = ffn > 0 ? ffn : (8 * width / 3 + 15) / 16 * 16;
+  c.num_attention_heads = o.heads > 0 ? o.heads : width / 32;
+  c.num_key_value_heads = o.kv_heads > 0 ? o.kv_heads : c.num_attention_heads;
+  c.intermediate_size = o.ffn > 0 ? o.ffn : (8 * width / 3 + 15) / 16 * 16;
   c.head_dim = c.hidden_size / c.num_attention_heads;
   c.max_position_embeddings = o.context;
   return c;
 }
 
+// The model to train: loaded from --init (renamed <name>-trained) or a seeded new one.
 absl::StatusOr<std::shared_ptr<const ArcModel>> BuildModel(const ArcTrainOptions& o,
                                                            const ModelOptions& model_options) {
   const std::string& init = o.init;
@@ -125,6 +124,7 @@ void AppendJsonl(const std::string& path, const nlohmann::json& record) {
   out << record.dump() << "\n";
 }
 
+// One "eval step" line over every validation set, and its JSONL record.
 absl::Status RunEvals(const Pretrainer& trainer, const std::vector<EvalSet>& sets,
                       const std::string& log_jsonl) {
   const Clock::time_point start = Clock::now();
