@@ -1,6 +1,7 @@
-// Tests of train/pretrain.h: the data mix (never dev, never held-out families), loss masks and
-// augmentations of samples, length batching, the learning-rate schedule, AdamW, and the training
-// loop (loss falls, determinism, checkpoints that resume bit-for-bit and refuse damaged files).
+// Tests of train/ (train/pretrain.h lists its files): the data mix (never dev, never held-out
+// families), loss masks and augmentations of samples, length batching, the learning-rate schedule,
+// AdamW, and the training loop (loss falls, determinism, checkpoints that resume bit-for-bit and
+// refuse damaged files).
 #include "train/pretrain.h"
 
 #include <ATen/ATen.h>
@@ -352,16 +353,16 @@ TEST(LengthBatchesTest, GreedyLongestFirstWithinTheBudget) {
 
 TEST(LearningRateTest, WarmupThenCosineToTheFloor) {
   const LrSchedule s{1e-3, 10, 0.1};
-  EXPECT_DOUBLE_EQ(PretrainLearningRate(s, 0, 0), 1e-4);
-  EXPECT_DOUBLE_EQ(PretrainLearningRate(s, 4, 0), 5e-4);
-  EXPECT_DOUBLE_EQ(PretrainLearningRate(s, 9, 0), 1e-3);
-  EXPECT_DOUBLE_EQ(PretrainLearningRate(s, 50, 0.5), 1e-3 * (0.1 + 0.9 * 0.5));
-  EXPECT_NEAR(PretrainLearningRate(s, 50, 0.25), 1e-3 * (0.1 + 0.9 * 0.5 * (1 + std::sqrt(0.5))),
-              1e-15);
-  EXPECT_DOUBLE_EQ(PretrainLearningRate(s, 100, 1.0), 1e-4);
-  EXPECT_DOUBLE_EQ(PretrainLearningRate(s, 100, 1.7), 1e-4);
-  EXPECT_DOUBLE_EQ(PretrainLearningRate(LrSchedule{2e-3, 0, 0}, 0, 0), 2e-3);
-  EXPECT_DOUBLE_EQ(PretrainLearningRate(LrSchedule{2e-3, 0, 0}, 7, 1), 0);
+  EXPECT_DOUBLE_EQ(WarmupCosineLearningRate(s, 0, 0), 1e-4);
+  EXPECT_DOUBLE_EQ(WarmupCosineLearningRate(s, 4, 0), 5e-4);
+  EXPECT_DOUBLE_EQ(WarmupCosineLearningRate(s, 9, 0), 1e-3);
+  EXPECT_DOUBLE_EQ(WarmupCosineLearningRate(s, 50, 0.5), 1e-3 * (0.1 + 0.9 * 0.5));
+  EXPECT_NEAR(WarmupCosineLearningRate(s, 50, 0.25),
+              1e-3 * (0.1 + 0.9 * 0.5 * (1 + std::sqrt(0.5))), 1e-15);
+  EXPECT_DOUBLE_EQ(WarmupCosineLearningRate(s, 100, 1.0), 1e-4);
+  EXPECT_DOUBLE_EQ(WarmupCosineLearningRate(s, 100, 1.7), 1e-4);
+  EXPECT_DOUBLE_EQ(WarmupCosineLearningRate(LrSchedule{2e-3, 0, 0}, 0, 0), 2e-3);
+  EXPECT_DOUBLE_EQ(WarmupCosineLearningRate(LrSchedule{2e-3, 0, 0}, 7, 1), 0);
 }
 
 TEST(AdamWTest, MatchesTorchAdamW) {

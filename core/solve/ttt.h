@@ -1,14 +1,13 @@
-// Test-time training: fits a task's LoRA adapter on its rendered TTT samples (core/ttt_data.h
+// Test-time training: fits a task's LoRA adapter on its rendered TTT samples (core/solve/ttt_data.h
 // rendered through a PromptFormat), the base model frozen and shared.
 //
 // The loop follows the MIT recipe (reference mit-ttt-pipeline.md §3.4-3.7): the adapter starts
 // from its initial state (LoraAdapter::Reset, no reload of the base); samples are shuffled each
-// epoch by a seeded generator and cut into batches of `batch_size`, right-padded (causal attention
-// needs no mask: a real token never sees a later pad); the loss is the mean cross-entropy over every
-// target token of the batch (tokens whose loss_mask is 1, predicted from the previous position);
-// gradients accumulate over `grad_accum` batches per optimizer step; AdamW with decoupled weight
-// decay; learning rate linear warmup over warmup_fraction of the steps then half-cosine to 0;
-// optional gradient-norm clipping. Only the positions that carry loss go through the LM head.
+// epoch by a seeded generator and cut into batches of `batch_size`; gradients accumulate over
+// `grad_accum` batches per optimizer step; learning rate linear warmup over warmup_fraction of the
+// steps then half-cosine to 0. The step itself (right-padded batches, the masked mean
+// cross-entropy, optional global-norm clipping, AdamW with decoupled weight decay on every trained
+// tensor) is the one pretraining uses: core/model/training.h.
 //
 // Thread-safety: the base model is only read; the adapter is mutated and must belong to the calling
 // job. Progress and cancellation callbacks run on the calling thread, once per optimizer step.
