@@ -135,6 +135,9 @@ absl::StatusOr<TestResult> TestResultFromProto(const v1::TestPrediction& p, cons
     candidate.votes = pc.votes();
     candidate.views.assign(pc.views().begin(), pc.views().end());
     candidate.score = pc.score();
+    candidate.expert = pc.expert();
+    candidate.program = pc.program();
+    candidate.explained = pc.explained();
     out.candidates.push_back(std::move(candidate));
   }
   out.num_views = p.num_views();
@@ -171,9 +174,12 @@ absl::StatusOr<SolveResult> SolveResultFromResponse(const v1::SolveResponse& res
   out.data_stats = {t.base_leave1(),         t.base_leave2(),     t.augmented(),
                     t.dropped_oversize(),    t.duplicates(),      t.dropped_over_tokens(),
                     t.selected_leave1(),     t.selected_leave2()};
+  const v1::SearchStats& st = response.search();
+  out.search = {st.enabled(),         st.explained(),           st.programs(),  st.nodes(),
+                st.depth_completed(), st.stopped_by_deadline(), st.ttt_skipped()};
   const v1::Timings& tm = response.timings();
-  out.seconds = {tm.ttt_data_seconds(), tm.ttt_train_seconds(), tm.inference_seconds(),
-                 tm.selection_seconds()};
+  out.seconds = {tm.search_seconds(), tm.ttt_data_seconds(), tm.ttt_train_seconds(),
+                 tm.inference_seconds(), tm.selection_seconds()};
   out.prompt_tokens = response.prompt_tokens();
   out.generated_tokens = response.generated_tokens();
   return out;
@@ -218,6 +224,8 @@ std::string PhaseName(v1::Phase phase) {
       return "inference";
     case v1::PHASE_SELECTION:
       return "selection";
+    case v1::PHASE_SEARCH:
+      return "search";
     case v1::PHASE_DONE:
       return "done";
     default:

@@ -192,13 +192,18 @@ std::string FormatSolveResponse(const v1::SolveResponse& response, const Task* t
                       any ? "CORRECT" : "WRONG", "\n");
     }
     if (p.candidates_size() > 0) {
-      absl::StrAppend(&out, "  rank  shape   votes       score  views\n");
+      absl::StrAppend(&out, "  rank  shape   votes       score  views  expert\n");
       for (int c = 0; c < p.candidates_size(); ++c) {
         const v1::Candidate& cand = p.candidates(c);
         absl::StrAppend(
-            &out, absl::StrFormat("  %4d  %-6s %6d %11.4f  %5d%s\n", c + 1, Shape(cand.grid()),
-                                  cand.votes(), cand.score(), cand.views_size(),
+            &out, absl::StrFormat("  %4d  %-6s %6d %11.4f  %5d  %-10s%s\n", c + 1,
+                                  Shape(cand.grid()), cand.votes(), cand.score(), cand.views_size(),
+                                  cand.expert(),
                                   c < 2 ? absl::StrCat("  (attempt ", c + 1, ")") : std::string()));
+        if (!cand.program().empty()) {
+          absl::StrAppend(&out, "        program ", cand.program(), "  (explains ",
+                          cand.explained(), " demonstrations)\n");
+        }
       }
     }
     for (const v1::ViewPrediction& v : p.views()) {
@@ -211,6 +216,13 @@ std::string FormatSolveResponse(const v1::SolveResponse& response, const Task* t
       }
     }
   }
+  const v1::SearchStats& st = response.search();
+  if (st.enabled()) {
+    absl::StrAppend(&out, "\nsearch: ", st.explained() ? "explained" : "not explained", ", ",
+                    st.programs(), " programs, ", st.nodes(), " states, depth ",
+                    st.depth_completed(), st.ttt_skipped() ? ", ttt skipped" : "",
+                    st.stopped_by_deadline() ? ", stopped by the deadline" : "", "\n");
+  }
   const v1::TttStats& t = response.ttt();
   if (t.enabled()) {
     absl::StrAppend(
@@ -220,7 +232,8 @@ std::string FormatSolveResponse(const v1::SolveResponse& response, const Task* t
     out += "\nttt: off\n";
   }
   const v1::Timings& tm = response.timings();
-  absl::StrAppend(&out, "timings: queue ", Seconds(tm.queue_seconds()), ", ttt_data ",
+  absl::StrAppend(&out, "timings: queue ", Seconds(tm.queue_seconds()), ", search ",
+                  Seconds(tm.search_seconds()), ", ttt_data ",
                   Seconds(tm.ttt_data_seconds()), ", ttt_train ", Seconds(tm.ttt_train_seconds()),
                   ", inference ", Seconds(tm.inference_seconds()), ", selection ",
                   Seconds(tm.selection_seconds()), ", total ", Seconds(tm.total_seconds()), "\n");

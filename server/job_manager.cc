@@ -398,16 +398,25 @@ void JobManager::Record(const Job& job, const Ending& end,
     return;
   }
   const SolveResult& r = *result;
+  if (r.search.enabled) {
+    metrics_->ObservePhase("search", r.seconds.search);
+    metrics_->search_programs().Increment(static_cast<double>(r.search.programs));
+    metrics_->search_tasks(r.search.explained).Increment();
+  }
   if (r.ttt) {
     metrics_->ObservePhase("ttt_data", r.seconds.ttt_data);
     metrics_->ObservePhase("ttt_train", r.seconds.ttt_train);
   }
-  metrics_->ObservePhase("inference", r.seconds.inference);
-  metrics_->ObservePhase("selection", r.seconds.selection);
+  if (r.prompt_tokens > 0) {  // the TTT expert's inference ran (not skipped, not search alone)
+    metrics_->ObservePhase("inference", r.seconds.inference);
+    metrics_->ObservePhase("selection", r.seconds.selection);
+  }
   metrics_->ttt_samples().Increment(r.train_stats.samples);
   metrics_->prompt_tokens().Increment(static_cast<double>(r.prompt_tokens));
   metrics_->generated_tokens().Increment(static_cast<double>(r.generated_tokens));
-  line.Add("ttt_data_s", r.seconds.ttt_data)
+  line.Add("search_s", r.seconds.search)
+      .Add("explained", r.search.explained)
+      .Add("ttt_data_s", r.seconds.ttt_data)
       .Add("ttt_train_s", r.seconds.ttt_train)
       .Add("inference_s", r.seconds.inference)
       .Add("selection_s", r.seconds.selection)

@@ -58,6 +58,8 @@ ABSL_FLAG(int, limit_lora_rank, 128, "largest LoRA rank a request may ask for");
 ABSL_FLAG(int, limit_views, 64, "most inference views per test input");
 ABSL_FLAG(int, limit_infer_batch_size, 64, "largest inference batch a request may ask for");
 ABSL_FLAG(int, limit_new_tokens, 4096, "largest max_new_tokens a request may ask for");
+ABSL_FLAG(int, limit_search_work, 20000,
+          "largest search budget (millions of work units) a request may ask for");
 
 namespace arc::server {
 namespace {
@@ -88,6 +90,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.limits.views = absl::GetFlag(FLAGS_limit_views);
   o.limits.inference_batch_size = absl::GetFlag(FLAGS_limit_infer_batch_size);
   o.limits.new_tokens = absl::GetFlag(FLAGS_limit_new_tokens);
+  o.limits.search_work = absl::GetFlag(FLAGS_limit_search_work);
   // The view cap is a server budget, not a default; defaults stay within it.
   o.defaults.views.max_views = std::min(o.defaults.views.max_views, o.limits.views);
   ARC_RETURN_IF_ERROR(ValidateServerOptions(o));

@@ -10,7 +10,7 @@
 //   name                             type       labels           meaning
 //   arc_requests_total               counter    method, code     RPCs answered (code: gRPC name)
 //   arc_request_duration_seconds     histogram  method           RPC arrival to status
-//   arc_phase_duration_seconds       histogram  phase            per job: queue, ttt_data,
+//   arc_phase_duration_seconds       histogram  phase            per job: queue, search, ttt_data,
 //                                                                ttt_train, inference, selection
 //   arc_job_duration_seconds         histogram  -                per job: admission to result
 //   arc_jobs_total                   counter    outcome          finished jobs: succeeded, failed,
@@ -26,6 +26,11 @@
 //   arc_ttt_tokens_total             counter    -                tokens through the model in TTT
 //   arc_ttt_samples_total            counter    -                TTT samples of finished jobs
 //   arc_ttt_last_loss                gauge      -                loss of the latest TTT step
+//   arc_search_programs_total        counter    -                programs (primitive applications)
+//                                                                the search tried
+//   arc_search_tasks_total           counter    explained        searched tasks; explained: true
+//                                                                when a program explains every
+//                                                                demonstration, else false
 //   arc_prompt_tokens_total          counter    -                inference prompt tokens
 //   arc_generated_tokens_total       counter    -                inference generated tokens
 //   arc_model_parameters             gauge      -                base model parameters
@@ -99,7 +104,7 @@ class Metrics {
   void RegisterCudaMemory(int device_index);
 
   void ObserveRequest(absl::string_view method, absl::string_view code, double seconds);
-  // phase: "queue", "ttt_data", "ttt_train", "inference", "selection".
+  // phase: "queue", "search", "ttt_data", "ttt_train", "inference", "selection".
   void ObservePhase(absl::string_view phase, double seconds);
   void ObserveJob(JobOutcome outcome, double seconds);
 
@@ -114,6 +119,11 @@ class Metrics {
   prometheus::Counter& ttt_tokens() { return *ttt_tokens_; }
   prometheus::Counter& ttt_samples() { return *ttt_samples_; }
   prometheus::Counter& prompt_tokens() { return *prompt_tokens_; }
+  prometheus::Counter& search_programs() { return *search_programs_; }
+  // Searched tasks, by whether a program explained every demonstration.
+  prometheus::Counter& search_tasks(bool explained) {
+    return explained ? *search_explained_ : *search_unexplained_;
+  }
   prometheus::Counter& generated_tokens() { return *generated_tokens_; }
 
  private:
@@ -126,6 +136,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* request_duration_;
   prometheus::Family<prometheus::Histogram>* phase_duration_;
+  prometheus::Counter* search_programs_;
+  prometheus::Counter* search_explained_;
+  prometheus::Counter* search_unexplained_;
   prometheus::Histogram* job_duration_;
   prometheus::Family<prometheus::Counter>* jobs_;
   prometheus::Family<prometheus::Gauge>* model_info_;

@@ -288,6 +288,8 @@ std::string DescribeLimits(const OptionLimits& l, const TaskLimits& t) {
 
 v1::Phase PhaseToProto(SolvePhase phase) {
   switch (phase) {
+    case SolvePhase::kSearch:
+      return v1::PHASE_SEARCH;
     case SolvePhase::kTttData:
       return v1::PHASE_TTT_DATA;
     case SolvePhase::kTttTrain:
@@ -318,6 +320,9 @@ v1::SolveResponse ResultToProto(const SolveResult& r, const std::string& job_id,
       pc->set_votes(c.votes);
       pc->set_score(c.score);
       for (const std::string& v : c.views) pc->add_views(v);
+      pc->set_expert(c.expert);
+      pc->set_program(c.program);
+      pc->set_explained(c.explained);
     }
     p->set_num_views(tr.num_views);
     p->set_invalid_outputs(tr.invalid_outputs);
@@ -346,8 +351,17 @@ v1::SolveResponse ResultToProto(const SolveResult& r, const std::string& job_id,
   t->set_dropped_over_tokens(r.data_stats.dropped_over_tokens);
   t->set_selected_leave1(r.data_stats.selected_leave1);
   t->set_selected_leave2(r.data_stats.selected_leave2);
+  v1::SearchStats* st = out.mutable_search();
+  st->set_enabled(r.search.enabled);
+  st->set_explained(r.search.explained);
+  st->set_programs(r.search.programs);
+  st->set_nodes(r.search.nodes);
+  st->set_depth_completed(r.search.depth_completed);
+  st->set_stopped_by_deadline(r.search.stopped_by_deadline);
+  st->set_ttt_skipped(r.search.ttt_skipped);
   v1::Timings* tm = out.mutable_timings();
   tm->set_queue_seconds(queue_seconds);
+  tm->set_search_seconds(r.seconds.search);
   tm->set_ttt_data_seconds(r.seconds.ttt_data);
   tm->set_ttt_train_seconds(r.seconds.ttt_train);
   tm->set_inference_seconds(r.seconds.inference);

@@ -53,7 +53,8 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         Within("limit_lora_rank", o.limits.lora_rank, 1, 4096),
         Within("limit_views", o.limits.views, 1, 4096),
         Within("limit_infer_batch_size", o.limits.inference_batch_size, 1, 256),
-        Within("limit_new_tokens", o.limits.new_tokens, 1, 1 << 16)}) {
+        Within("limit_new_tokens", o.limits.new_tokens, 1, 1 << 16),
+        Within("limit_search_work", o.limits.search_work, 1, 1000000)}) {
     if (!s.ok()) return s;
   }
   for (const LimitedOption& l : kLimitedOptions) {

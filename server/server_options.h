@@ -30,6 +30,7 @@ struct OptionLimits {
   int views = 64;                 // inference views per test input (ViewOptions::max_views)
   int inference_batch_size = 64;  // inference.batch_size (views decoded together)
   int new_tokens = 4096;          // inference.max_new_tokens
+  int search_work = 20000;        // search.work_millions (the search's deterministic budget)
 };
 
 // Which option of the table (core/solve/option_table.h) each per-request limit bounds, and the
@@ -46,6 +47,7 @@ inline constexpr LimitedOption kLimitedOptions[] = {
     {"lora_rank", "limit_lora_rank", &OptionLimits::lora_rank},
     {"infer_batch_size", "limit_infer_batch_size", &OptionLimits::inference_batch_size},
     {"max_new_tokens", "limit_new_tokens", &OptionLimits::new_tokens},
+    {"search_work", "limit_search_work", &OptionLimits::search_work},
 };
 
 // The server's bound on the option named `option` in `limits`, or nullopt when it has none.

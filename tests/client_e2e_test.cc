@@ -270,7 +270,7 @@ TEST_F(ClientE2eTest, SolvePrintsGridsAndVerdicts) {
   EXPECT_TRUE(absl::StrContains(r.out, "=> test 0 ")) << r.out;
   // The candidate table when the tiny random model produced valid grids (it often does not).
   EXPECT_EQ(absl::StrContains(r.out, " 0 candidates,"),
-            !absl::StrContains(r.out, "rank  shape   votes       score  views"))
+            !absl::StrContains(r.out, "rank  shape   votes       score  views  expert"))
       << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "ttt: ")) << r.out;
   EXPECT_FALSE(absl::StrContains(r.out, "\x1b[")) << "no colour when not a terminal";

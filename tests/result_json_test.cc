@@ -12,8 +12,8 @@ namespace {
 
 Grid G(std::vector<std::vector<int>> rows) { return Grid::FromRows(rows).value(); }
 
-// Two test inputs: the first with two candidates and its output known (attempt 2 right), the
-// second with one candidate and its output unknown.
+// Two test inputs: the first with two candidates (a TTT one, then a search answer with its program)
+// and its output known (attempt 2 right), the second with one candidate and its output unknown.
 SolveResult HandBuilt() {
   SolveResult r;
   r.task_id = "abc";
@@ -21,17 +21,18 @@ SolveResult HandBuilt() {
   r.ttt = true;
   r.data_stats = {1, 2, 3, 4, 5, 6, 7, 8};
   r.train_stats = {9, 10, 2.5, 0.25, 11};
-  r.seconds = {0.5, 1.5, 2.5, 0.125};
+  r.search = {true, false, 1234, 56, 2, false, false};
+  r.seconds = {0.75, 0.5, 1.5, 2.5, 0.125};
   r.prompt_tokens = 300;
   r.generated_tokens = 40;
   TestResult t0;
-  t0.candidates.push_back({G({{1, 2}}), 3, {"s0/p0/identity", "s0/p1/identity"}, -1.5});
-  t0.candidates.push_back({G({{3}}), 1, {"s0/p0/transpose"}, 0});
+  t0.candidates.push_back({G({{1, 2}}), 3, {"s0/p0/identity", "s0/p1/identity"}, -1.5, "ttt"});
+  t0.candidates.push_back({G({{3}}), 0, {"transpose"}, 0, "search", "crop(x)", 1});
   t0.num_views = 4;
   t0.invalid_outputs = 1;
   t0.leave_out = 1;
   TestResult t1;
-  t1.candidates.push_back({G({{5}}), 2, {"s0/p0/identity"}, 0});
+  t1.candidates.push_back({G({{5}}), 2, {"s0/p0/identity"}, 0, "ttt"});
   t1.num_views = 2;
   r.tests = {t0, t1};
   return r;
@@ -54,13 +55,15 @@ TEST(ResultJsonTest, WritesEveryFieldOfAHandBuiltResult) {
   EXPECT_EQ(
       SolveResultToJson(HandBuilt(), context).dump(),
       R"({"generated_tokens":40,"hash":"h1","id":"abc",)"
-      R"("phase_seconds":{"inference":2.5,"selection":0.125,"ttt_data":0.5,"ttt_train":1.5},)"
-      R"("prompt_tokens":300,"seconds":6.75,)"
+      R"("phase_seconds":{"inference":2.5,"search":0.75,"selection":0.125,"ttt_data":0.5,"ttt_train":1.5},)"
+      R"("prompt_tokens":300,)"
+      R"("search":{"depth_completed":2,"enabled":true,"explained":false,"nodes":56,"programs":1234,)"
+      R"("stopped_by_deadline":false,"ttt_skipped":false},"seconds":6.75,)"
       R"("tests":[{"attempts":[[[1,2]],[[3]]],)"
-      R"("candidates":[{"grid":[[1,2]],"score":-1.5,"views":["s0/p0/identity","s0/p1/identity"],"votes":3},)"
-      R"({"grid":[[3]],"score":0.0,"views":["s0/p0/transpose"],"votes":1}],)"
+      R"("candidates":[{"expert":"ttt","grid":[[1,2]],"score":-1.5,"views":["s0/p0/identity","s0/p1/identity"],"votes":3},)"
+      R"j({"explained":1,"expert":"search","grid":[[3]],"program":"crop(x)","score":0.0,"views":["transpose"],"votes":0}],)j"
       R"("correct":true,"invalid_outputs":1,"leave_out":1,"views":4},)"
-      R"({"attempts":[[[5]],[[5]]],"candidates":[{"grid":[[5]],"score":0.0,"views":["s0/p0/identity"],"votes":2}],)"
+      R"({"attempts":[[[5]],[[5]]],"candidates":[{"expert":"ttt","grid":[[5]],"score":0.0,"views":["s0/p0/identity"],"votes":2}],)"
       R"("correct":null,"invalid_outputs":0,"leave_out":0,"views":2}],)"
       R"("ttt":{"data":{"augmented":3,"base_leave1":1,"base_leave2":2,"dropped_over_tokens":6,)"
       R"("dropped_oversize":4,"duplicates":5,"selected_leave1":7,"selected_leave2":8},)"

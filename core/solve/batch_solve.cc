@@ -96,6 +96,16 @@ std::string TttText(const SolveResult& r) {
                          r.train_stats.last_loss, r.train_stats.steps);
 }
 
+// "", or what the search did: the program behind attempt 1 of the first test input when a program
+// explains the task, else "not explained".
+std::string SearchText(const SolveResult& r) {
+  if (!r.search.enabled) return "";
+  if (!r.search.explained) return "  search: not explained";
+  const std::vector<Candidate>& c = r.tests.front().candidates;
+  const std::string program = c.empty() ? "" : c.front().program;
+  return absl::StrCat("  search: ", program, r.search.ttt_skipped ? " (ttt skipped)" : "");
+}
+
 bool OutputsKnown(const std::vector<Task>& tasks) {
   for (const Task& t : tasks) {
     for (const TestCase& tc : t.test) {
@@ -106,6 +116,7 @@ bool OutputsKnown(const std::vector<Task>& tasks) {
 }
 
 void AddSeconds(const PhaseSeconds& s, PhaseSeconds& total) {
+  total.search += s.search;
   total.ttt_data += s.ttt_data;
   total.ttt_train += s.ttt_train;
   total.inference += s.inference;
@@ -160,8 +171,8 @@ absl::StatusOr<BatchResult> SolveTasks(Solver& solver, const std::vector<Task>& 
       attempts.push_back(r->AttemptsFor(static_cast<int>(k)));
     }
     AddSeconds(r->seconds, total_seconds);
-    out << absl::StrFormat("%-10s ttt loss %s  %6.1fs  %s\n", task.id, TttText(*r), seconds,
-                           Verdict(task, attempts));
+    out << absl::StrFormat("%-10s ttt loss %s  %6.1fs  %s%s\n", task.id, TttText(*r), seconds,
+                           Verdict(task, attempts), SearchText(*r));
     out.flush();
     ResultContext context;
     context.seconds = seconds;
@@ -172,8 +183,9 @@ absl::StatusOr<BatchResult> SolveTasks(Solver& solver, const std::vector<Task>& 
   const double n = static_cast<double>(tasks.size());
   result.report = {{"model", solver.model().name}, {"tasks", entries}, {"failed", result.failed}};
   out << absl::StrFormat(
-      "\nmean seconds per task: ttt_data %.2f  ttt_train %.2f  inference %.2f  selection %.2f\n",
-      total_seconds.ttt_data / n, total_seconds.ttt_train / n, total_seconds.inference / n,
+      "\nmean seconds per task: search %.2f  ttt_data %.2f  ttt_train %.2f  inference %.2f  "
+      "selection %.2f\n",
+      total_seconds.search / n, total_seconds.ttt_data / n, total_seconds.ttt_train / n, total_seconds.inference / n,
       total_seconds.selection / n);
   if (OutputsKnown(tasks)) {
     absl::StatusOr<ScoreReport> score = ScoreSubmission(result.submission, tasks);

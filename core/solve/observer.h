@@ -4,14 +4,16 @@
 // (core/solve/batch_solve.cc), tests record them.
 //
 // The calls of one solve, in order:
+//   OnPhase(kSearch)                            when the program search runs (experts both, search)
 //   OnPhase(kTttData)                           when TTT runs (two or more demonstrations)
 //   OnPhase(kTttTrain), OnTttStep(...) per step  when there are TTT samples
 //   OnPhase(kInference), OnInference(0, total), then OnInference(done, total) after each batch
-//   OnPhase(kSelection)
-// IsCancelled is polled before every training step, decode step and scoring batch; once it returns
-// true the solve ends with CANCELLED.
+//   OnPhase(kSelection)                         when the TTT expert runs
+// IsCancelled is polled before every training step, decode step and scoring batch, and every few
+// primitive applications of the search; once it returns true the solve ends with CANCELLED.
 //
-// Thread-safety: every call comes from the thread that runs Solve. The default implementations
+// Thread-safety: every call but IsCancelled comes from the thread that runs Solve; IsCancelled is
+// also called from the search's worker threads, so it must be thread-safe. The default implementations
 // do nothing and never cancel.
 #ifndef ARC_CORE_SOLVE_OBSERVER_H_
 #define ARC_CORE_SOLVE_OBSERVER_H_
@@ -22,7 +24,7 @@
 
 namespace arc {
 
-enum class SolvePhase { kTttData, kTttTrain, kInference, kSelection };
+enum class SolvePhase { kSearch, kTttData, kTttTrain, kInference, kSelection };
 std::string_view SolvePhaseName(SolvePhase phase);
 
 class SolveObserver {

@@ -1,5 +1,5 @@
 // The solve-option table: every option of a solve (TTT data, training, LoRA, views, inference,
-// selection) declared once, with its name, kind, built-in default, range or allowed values, its
+// selection, experts and program search) declared once, with its name, kind, built-in default, range or allowed values, its
 // SolveOptions field, its path in the proto SolveOptions message and its help text. Every surface
 // is generated from it or checked against it (tests/options_table_test.cc):
 //   core        the SolveOptions field defaults (core/solve/options.h, ttt.h, ttt_data.h, views.h),
@@ -107,7 +107,18 @@
     "dihedral views per candidate for product of experts")                                        \
   X(base_attempt, Bool, selection.base_attempt, false, 0, 0, Closed, "", "base_attempt",          \
     "after TTT, the base model's top candidate becomes attempt 2 when it differs from the "       \
-    "adapted model's attempt 1 (one more inference pass)")
+    "adapted model's attempt 1 (one more inference pass)")                                       \
+  X(experts, Choice, experts, "both", 0, 0, Closed, "both,search,ttt", "experts",                 \
+    "both (program search first, then TTT), search or ttt (core/solve/experts.h)")                \
+  X(search_depth, Int, search.max_depth, 3, 1, 4, Closed, "", "search.max_depth",                 \
+    "primitives per searched program")                                                            \
+  X(search_work, Int, search.work_millions, 1500, 1, 1000000, Closed, "", "search.work_millions", \
+    "the search's deterministic budget, in millions of work units (cells read and written)")      \
+  X(search_seconds, Double, search.max_seconds, 30.0, 0, 3600, OpenLow, "", "search.max_seconds", \
+    "hard wall-clock stop of the search (a safety stop, not part of the deterministic budget)")   \
+  X(skip_ttt_when_explained, Bool, search.skip_ttt_when_explained, true, 0, 0, Closed, "",        \
+    "search.skip_ttt_when_explained",                                                             \
+    "with experts=both, skip TTT when a program explains every demonstration for every test input")
 // clang-format on
 
 namespace arc {

@@ -94,6 +94,11 @@ void FromValue(const OptionValue& v, SelectionMode& f) {
   f = ParseSelectionMode(std::get<std::string>(v)).value_or(SelectionMode::kVote);
 }
 
+OptionValue ToValue(Experts e) { return std::string(ExpertsName(e)); }
+void FromValue(const OptionValue& v, Experts& f) {
+  f = ParseExperts(std::get<std::string>(v)).value_or(Experts::kBoth);
+}
+
 OptionValue ToValue(const std::vector<Dihedral>& transforms) {
   if (transforms.empty()) return std::string("none");
   if (transforms == PaperViewTransforms()) return std::string("paper");

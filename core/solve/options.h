@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/model/lora.h"
+#include "core/solve/experts.h"
 #include "core/solve/option_table.h"
 #include "core/solve/ttt.h"
 #include "core/solve/ttt_data.h"
@@ -67,6 +68,15 @@ struct SelectionOptions {
 
 // The table's LoRA defaults (lora_rank, lora_alpha, lora_dropout, lora_targets: the paper's targets
 // q, v, gate, up, down, reference §3.7, at the paper's rank 128 scaled down for small models).
+// The program-search expert's budget (core/search/search.h; the search itself runs with the
+// worker's torch thread count, and its result does not depend on it).
+struct SearchSettings {
+  int max_depth = solve_option_default::search_depth;         // primitives per program
+  int work_millions = solve_option_default::search_work;      // deterministic budget
+  double max_seconds = solve_option_default::search_seconds;  // safety stop only
+  bool skip_ttt_when_explained = solve_option_default::skip_ttt_when_explained;
+};
+
 LoraConfig DefaultTttLora();
 
 struct SolveOptions {
@@ -83,6 +93,8 @@ struct SolveOptions {
   ViewOptions views;                   // its seed is overridden by `seed`
   InferenceOptions inference;
   SelectionOptions selection;
+  Experts experts = Experts::kBoth;    // table: experts
+  SearchSettings search;
   bool include_views = false;          // return every view's raw prediction (per request)
   uint64_t seed = solve_option_default::seed;
 };

@@ -61,7 +61,19 @@ struct TttTrainCounts {
   int64_t tokens = 0;     // tokens through the model (with padding)
 };
 
+// The program search (zero when it did not run).
+struct SearchCounts {
+  bool enabled = false;            // the search ran
+  bool explained = false;          // a program explains every demonstration, every test input
+  int64_t programs = 0;            // primitive applications tried
+  int64_t nodes = 0;               // distinct intermediate states
+  int depth_completed = 0;
+  bool stopped_by_deadline = false;  // the wall-clock safety stop fired (the result may vary)
+  bool ttt_skipped = false;        // TTT did not run because the search explained the task
+};
+
 struct PhaseSeconds {
+  double search = 0;
   double ttt_data = 0;
   double ttt_train = 0;
   double inference = 0;
@@ -76,6 +88,7 @@ struct SolveResult {
   bool full_finetune = false;          // adaptation trained a full copy instead of LoRA
   TttDataCounts data_stats;
   TttTrainCounts train_stats;
+  SearchCounts search;
   PhaseSeconds seconds;
   int64_t prompt_tokens = 0;           // decoded prompts, all views
   int64_t generated_tokens = 0;

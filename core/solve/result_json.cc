@@ -29,13 +29,31 @@ Json TttJson(const SolveResult& r) {
             {"selected_leave2", d.selected_leave2}}}};
 }
 
+Json SearchJson(const SearchCounts& s) {
+  return {{"enabled", s.enabled},
+          {"explained", s.explained},
+          {"programs", s.programs},
+          {"nodes", s.nodes},
+          {"depth_completed", s.depth_completed},
+          {"stopped_by_deadline", s.stopped_by_deadline},
+          {"ttt_skipped", s.ttt_skipped}};
+}
+
 Json TestJson(const SolveResult& r, size_t k, const Task* task) {
   const TestResult& tr = r.tests[k];
   const Attempts attempts = r.AttemptsFor(static_cast<int>(k));
   Json candidates = Json::array();
   for (const Candidate& c : tr.candidates) {
-    candidates.push_back(
-        {{"grid", GridJson(c.grid)}, {"votes", c.votes}, {"score", c.score}, {"views", c.views}});
+    Json candidate = {{"grid", GridJson(c.grid)},
+                      {"votes", c.votes},
+                      {"score", c.score},
+                      {"views", c.views},
+                      {"expert", c.expert}};
+    if (!c.program.empty()) {
+      candidate["program"] = c.program;
+      candidate["explained"] = c.explained;
+    }
+    candidates.push_back(std::move(candidate));
   }
   // null, not false, where the expected output is unknown: "not scored" is not "wrong".
   Json correct;
@@ -71,8 +89,10 @@ nlohmann::json SolveResultToJson(const SolveResult& r, const ResultContext& cont
               {"seconds", context.seconds},
               {"hash", r.task_hash},
               {"ttt", TttJson(r)},
+              {"search", SearchJson(r.search)},
               {"phase_seconds",
-               {{"ttt_data", r.seconds.ttt_data},
+               {{"search", r.seconds.search},
+                {"ttt_data", r.seconds.ttt_data},
                 {"ttt_train", r.seconds.ttt_train},
                 {"inference", r.seconds.inference},
                 {"selection", r.seconds.selection}}},

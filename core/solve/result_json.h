@@ -6,10 +6,15 @@
 //            "tokens": 9000, "data": {"base_leave1", "base_leave2", "augmented", "dropped_oversize",
 //                                     "duplicates", "dropped_over_tokens", "selected_leave1",
 //                                     "selected_leave2"}},
-//    "phase_seconds": {"ttt_data", "ttt_train", "inference", "selection"},
+//    "search": {"enabled", "explained", "programs", "nodes", "depth_completed",
+//               "stopped_by_deadline", "ttt_skipped"},
+//    "phase_seconds": {"search", "ttt_data", "ttt_train", "inference", "selection"},
 //    "prompt_tokens": 5000, "generated_tokens": 300,
 //    "tests": [{"attempts": [grid, grid],
-//               "candidates": [{"grid": grid, "votes": 5, "score": 0, "views": ["s0/p0/identity"]}],
+//               "candidates": [{"grid": grid, "votes": 5, "score": 0, "views": ["s0/p0/identity"],
+//                               "expert": "ttt" | "search" | "search+ttt",
+//                               "program": "crop(x)", "explained": 3}],  (program, explained:
+//                                                                         search answers only)
 //               "views": 8, "invalid_outputs": 0, "leave_out": 1,
 //               "correct": true | false | null,            (null: the test output is unknown)
 //               "view_predictions": [{"view", "category", "valid", "output": grid | null,

@@ -7,8 +7,13 @@
 #include <optional>
 #include <utility>
 
+#include <ATen/Parallel.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "core/data/status_macros.h"
+#include "core/search/search.h"
+#include "core/solve/experts.h"
 #include "core/solve/inference.h"
 #include "core/solve/selection.h"
 
@@ -33,6 +38,7 @@ PromptInput SampleInput(const Task& sample) {
 
 std::string_view SolvePhaseName(SolvePhase phase) {
   switch (phase) {
+    case SolvePhase::kSearch: return "search";
     case SolvePhase::kTttData: return "ttt_data";
     case SolvePhase::kTttTrain: return "ttt_train";
     case SolvePhase::kInference: return "inference";
@@ -205,6 +211,29 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Select(const Task& task, con
   return out;
 }
 
+// Step 0: the program search over the task's demonstrations, on the worker's torch threads (its
+// result does not depend on the thread count).
+absl::StatusOr<search::SearchResult> SearchPrograms(const Task& task, const SolveOptions& o,
+                                                    SolveObserver& observer, SolveResult& result) {
+  const auto start = Clock::now();
+  observer.OnPhase(SolvePhase::kSearch);
+  search::SearchOptions so;
+  so.max_depth = o.search.max_depth;
+  so.max_work = static_cast<int64_t>(o.search.work_millions) * 1'000'000;
+  so.time_budget = absl::Seconds(o.search.max_seconds);
+  so.threads = std::max(1, at::get_num_threads());
+  ARC_ASSIGN_OR_RETURN(search::SearchResult found,
+                       search::SearchProgram(task, so, [&observer] { return observer.IsCancelled(); }));
+  result.search.enabled = true;
+  result.search.explained = SearchExplainsTask(found);
+  result.search.programs = found.stats.programs_tried;
+  result.search.nodes = found.stats.nodes;
+  result.search.depth_completed = found.stats.depth_completed;
+  result.search.stopped_by_deadline = found.stats.stopped_by_deadline;
+  result.seconds.search = SecondsSince(start);
+  return found;
+}
+
 }  // namespace
 
 struct Solver::Adaptation {
@@ -250,6 +279,31 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
   result.task_id = task.id;
   result.task_hash = ContentHash(task);
 
+  // 0. The induction expert: search for programs that explain the demonstrations.
+  std::optional<search::SearchResult> found;
+  if (UsesSearch(o.experts)) {
+    ARC_ASSIGN_OR_RETURN(found, SearchPrograms(task, o, observer, result));
+  }
+  // 1-4. The transduction expert: TTT data, adapt, infer views, select.
+  const bool skip_ttt = o.experts == Experts::kBoth && o.search.skip_ttt_when_explained &&
+                        result.search.explained;
+  result.search.ttt_skipped = skip_ttt;
+  if (UsesTtt(o.experts) && !skip_ttt) {
+    ARC_RETURN_IF_ERROR(Transduce(task, o, observer, result));
+  } else {
+    result.tests.resize(task.test.size());
+  }
+  // 5. Merge the experts' answers (core/solve/experts.h).
+  for (size_t ti = 0; ti < result.tests.size(); ++ti) {
+    static const std::vector<search::SearchCandidate> kNone;
+    result.tests[ti].candidates =
+        MergeExperts(found ? found->tests[ti] : kNone, std::move(result.tests[ti].candidates));
+  }
+  return result;
+}
+
+absl::Status Solver::Transduce(const Task& task, const SolveOptions& o, SolveObserver& observer,
+                               SolveResult& result) {
   // 1-2. Build the TTT data, adapt.
   Adaptation adaptation;
   if (o.ttt && task.train.size() >= 2) {
@@ -290,7 +344,7 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
                        Select(task, o, *model_, adapted, inference, observer));
   for (size_t ti = 0; ti < ranked.size(); ++ti) result.tests[ti].candidates = std::move(ranked[ti]);
   result.seconds.selection = SecondsSince(start);
-  return result;
+  return absl::OkStatus();
 }
 
 }  // namespace arc

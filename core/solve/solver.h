@@ -1,6 +1,11 @@
-// Solver: the whole per-task pipeline of the MIT test-time-training paper on one ArcModel, as
-// four named steps (Solve in solver.cc reads as this list):
+// Solver: the whole per-task pipeline on one ArcModel: two experts (core/solve/experts.h), the
+// program search (induction) and the MIT test-time-training paper's pipeline (transduction), as
+// named steps (Solve in solver.cc reads as this list):
 //
+//   0. search     with experts both or search: the program search (core/search/search.h) over the
+//                 demonstrations, within its deterministic work budget; with experts both and
+//                 skip_ttt_when_explained, steps 1-4 are skipped when a program explains every
+//                 demonstration for every test input;
 //   1. ttt_data   BuildTttData from the demonstrations (core/solve/ttt_data.h), rendered through
 //                 the model's prompt format with the loss mask (samples over the token budget
 //                 dropped);
@@ -17,7 +22,10 @@
 //                 re-ranked by product-of-experts scoring: the adapted model's summed
 //                 log-likelihood of each of the top K candidates under M dihedral views of the task
 //                 (reference arc-anchors.md §2.2); optionally the base model's own top candidate as
-//                 attempt 2 (SelectionOptions::base_attempt).
+//                 attempt 2 (SelectionOptions::base_attempt);
+//   5. merge      the experts' answers merged by one rule (core/solve/experts.h): verified
+//                 programs first, then the TTT vote, then partial programs; every candidate names
+//                 its expert, and search answers carry their program.
 //
 // Progress and cancellation go through one SolveObserver (core/solve/observer.h); the result is a
 // SolveResult (core/solve/result.h, printed as JSON by core/solve/result_json.h).
@@ -76,6 +84,10 @@ class Solver {
   absl::StatusOr<Adaptation> Adapt(const std::vector<RenderedPrompt>& samples,
                                    const SolveOptions& options, SolveObserver& observer);
   absl::Status EnsureAdapter(const LoraConfig& config);
+  // Steps 1-4, the TTT expert: fills result.tests (candidates ranked by the TTT selection), the
+  // TTT statistics, token counts and phase seconds.
+  absl::Status Transduce(const Task& task, const SolveOptions& options, SolveObserver& observer,
+                         SolveResult& result);
 
   std::shared_ptr<const ArcModel> model_;
   std::unique_ptr<LoraAdapter> adapter_;  // created on first use, Reset() per task
