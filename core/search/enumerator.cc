@@ -19,6 +19,9 @@ namespace {
 constexpr int kMaxStateCells = 4000;
 // Partial answers (reproducing some but not all demonstrations) kept for the final ranking.
 constexpr int kMaxPartial = 4;
+// Work units charged per example for one primitive application or leaf check, besides the cells
+// read and written (the call, allocation and hashing overhead, measured at about 16 cells' worth).
+constexpr int64_t kStepWork = 16;
 // Bytes of stacking bit sets allowed, whatever the limits (they are built after enumeration).
 constexpr int64_t kMaxStackBytes = 96ll << 20;
 
@@ -167,11 +170,19 @@ class Searcher {
     Post post;
   };
 
+  // The counted limits decide where the enumeration stops (deterministic); the clock and the
+  // cancel flag are only a safety stop, asked every 32nd call (a clock read costs about as much as
+  // a small primitive).
   bool Stop() {
     if (stopped_) return true;
-    if ((should_stop_ && should_stop_()) || absl::Now() >= limits_.enumerate_deadline ||
-        stats_.nodes >= limits_.max_nodes || bytes_ >= limits_.max_bytes) {
+    if (stats_.work >= limits_.max_work || stats_.nodes >= limits_.max_nodes ||
+        bytes_ >= limits_.max_bytes) {
       stopped_ = true;
+      return true;
+    }
+    if ((++stop_calls_ & 31) == 0) {
+      if (should_stop_ && should_stop_()) stopped_ = true;
+      if (absl::Now() >= limits_.deadline) stopped_ = stats_.stopped_by_deadline = true;
     }
     return stopped_;
   }
@@ -182,6 +193,8 @@ class Searcher {
       const Value& v = in[e];
       Value& o = out[e];
       const ExampleContext& ctx = contexts_[e];
+      stats_.work += kStepWork;
+      for (const Image& i : v.items) stats_.work += i.area();
       int cells = 0;
       switch (p.kind) {
         case Kind::kImageToImage:
@@ -210,6 +223,7 @@ class Searcher {
           Image r = p.list_to_image(v.items, ctx);
           if (r.empty()) return false;
           o.is_list = false;
+          cells = r.area();
           o.items.assign(1, std::move(r));
           break;
         }
@@ -221,6 +235,7 @@ class Searcher {
           for (const Image& i : o.items) cells += i.area();
           break;
       }
+      stats_.work += cells;
       if (cells > kMaxStateCells) return false;
     }
     return true;
@@ -427,6 +442,7 @@ class Searcher {
   // Checks a leaf against the demonstrations; keeps it as a solution, a partial answer or a piece.
   void Record(const std::vector<Image>& imgs, double cost, const std::vector<int16_t>& path,
               const Post& post) {
+    for (const Image& i : imgs) stats_.work += kStepWork + i.area();
     int explained = 0;
     bool sized = true;
     for (int i = 0; i < num_train_; ++i) {
@@ -522,7 +538,10 @@ class Searcher {
     const size_t max_pieces = pieces_.size();
     std::vector<Layer> layers;
     for (size_t p = 0; p < max_pieces; ++p) {
-      if ((p & 255) == 0 && absl::Now() >= limits_.deadline) return;
+      if ((p & 255) == 0 && absl::Now() >= limits_.deadline) {
+        stats_.stopped_by_deadline = true;
+        return;
+      }
       const std::vector<uint8_t>& cells = pieces_[p].cells;
       for (int mask = 0; mask < 3; ++mask) {
         Layer layer{static_cast<int>(p), mask, std::vector<uint64_t>(words, 0),
@@ -559,7 +578,11 @@ class Searcher {
     std::string program;
     double cost = 0;
     for (int step = 0; step < limits_.max_stack_steps; ++step) {
-      if (absl::Now() >= limits_.deadline || (should_stop_ && should_stop_())) return;
+      if (should_stop_ && should_stop_()) return;
+      if (absl::Now() >= limits_.deadline) {
+        stats_.stopped_by_deadline = true;
+        return;
+      }
       int best = -1, best_gain = 0;
       for (size_t l = 0; l < layers.size(); ++l) {
         const Layer& layer = layers[l];
@@ -622,6 +645,7 @@ class Searcher {
   size_t piece_cells_ = 0;  // cells of one piece (all examples)
   size_t piece_limit_ = 0;  // pieces the stacking bit sets have room for
   bool stopped_ = false;
+  uint32_t stop_calls_ = 0;
   int64_t bytes_ = 0;
   int num_full_ = 0;
   int64_t order_ = 0;
