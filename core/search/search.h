@@ -52,7 +52,7 @@ struct SearchOptions {
   int64_t max_work = kDefaultMaxWork;
   // Hard safety stop for the whole call (> 0, at most 1 hour); not part of the deterministic
   // budget: a search stopped by it says so in stats.stopped_by_deadline.
-  absl::Duration time_budget = absl::Seconds(30);
+  absl::Duration time_budget = absl::Seconds(60);
   int threads = 1;                                // worker threads over the views, 1..64
   int64_t max_memory_bytes = 768ll << 20;  // states and pieces over all views, 16 MiB..64 GiB
   int max_stack_steps = 6;  // layers of a stacked answer (0 or 1: no stacking), 0..20
