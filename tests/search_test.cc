@@ -145,8 +145,79 @@ TEST(SearchTest, StopsNearTheDeadline) {
   ASSERT_TRUE(r.ok());
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_TRUE(r->stats.stopped_early);
+  EXPECT_TRUE(r->stats.stopped_by_deadline);
   EXPECT_FALSE(r->explained);
   EXPECT_LT(r->stats.depth_completed, 4);
+}
+
+// Everything a caller sees of two results, for the determinism tests.
+void ExpectSameResult(const SearchResult& a, const SearchResult& b) {
+  EXPECT_EQ(a.explained, b.explained);
+  ASSERT_EQ(a.tests.size(), b.tests.size());
+  for (size_t t = 0; t < a.tests.size(); ++t) {
+    ASSERT_EQ(a.tests[t].size(), b.tests[t].size());
+    for (size_t i = 0; i < a.tests[t].size(); ++i) {
+      EXPECT_EQ(a.tests[t][i].output, b.tests[t][i].output);
+      EXPECT_EQ(a.tests[t][i].program, b.tests[t][i].program);
+      EXPECT_EQ(a.tests[t][i].explained, b.tests[t][i].explained);
+      EXPECT_EQ(a.tests[t][i].cost, b.tests[t][i].cost);
+      EXPECT_EQ(a.tests[t][i].view, b.tests[t][i].view);
+    }
+  }
+  EXPECT_EQ(a.stats.work, b.stats.work);
+  EXPECT_EQ(a.stats.programs_tried, b.stats.programs_tried);
+  EXPECT_EQ(a.stats.nodes, b.stats.nodes);
+  EXPECT_EQ(a.stats.pieces, b.stats.pieces);
+  EXPECT_EQ(a.stats.depth_completed, b.stats.depth_completed);
+  EXPECT_EQ(a.stats.passes, b.stats.passes);
+}
+
+TEST(SearchTest, DefaultOptionsGiveTheSameResultTwice) {
+  // Nothing explains the noise task, so the search runs both passes to depth 3 with the default
+  // budget (about a quarter of it on 3x3 grids); the work budget test below covers a binding one.
+  absl::StatusOr<SearchResult> a = SearchProgram(NoiseTask(), SearchOptions());
+  absl::StatusOr<SearchResult> b = SearchProgram(NoiseTask(), SearchOptions());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_FALSE(a->stats.stopped_by_deadline) << "the safety deadline fired; machine too slow?";
+  EXPECT_EQ(a->stats.passes, 2);
+  EXPECT_EQ(a->stats.depth_completed, 3);
+  EXPECT_GT(a->stats.work, 0);
+  ExpectSameResult(*a, *b);
+}
+
+TEST(SearchTest, ResultDoesNotDependOnThreads) {
+  SearchOptions o;
+  o.max_depth = 3;
+  o.max_work = 40'000'000;  // binds: the views stop on their share of the work
+  absl::StatusOr<SearchResult> one = SearchProgram(NoiseTask(), o);
+  o.threads = 3;
+  absl::StatusOr<SearchResult> three = SearchProgram(NoiseTask(), o);
+  ASSERT_TRUE(one.ok() && three.ok());
+  ASSERT_FALSE(one->stats.stopped_by_deadline || three->stats.stopped_by_deadline);
+  EXPECT_TRUE(one->stats.stopped_early);
+  ExpectSameResult(*one, *three);
+  o.threads = 1;
+  absl::StatusOr<SearchResult> a = SearchProgram(LargestObjectTask(), o);
+  o.threads = 2;
+  absl::StatusOr<SearchResult> b = SearchProgram(LargestObjectTask(), o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ExpectSameResult(*a, *b);
+}
+
+TEST(SearchTest, WorkBudgetStopsTheSearch) {
+  SearchOptions o;
+  o.max_depth = 4;
+  o.max_work = 2'000'000;
+  o.views = {"identity"};
+  absl::StatusOr<SearchResult> r = SearchProgram(NoiseTask(), o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->stats.stopped_early);
+  EXPECT_FALSE(r->stats.stopped_by_deadline);
+  EXPECT_LT(r->stats.depth_completed, 4);
+  // Each pass stops at the first check past its share; one step overshoots by at most a few
+  // thousand units on 3x3 grids.
+  EXPECT_LE(r->stats.work, o.max_work + 20'000);
+  EXPECT_GE(r->stats.work, o.max_work);
 }
 
 TEST(SearchTest, NodeLimitStopsTheEnumeration) {
@@ -177,6 +248,10 @@ TEST(SearchTest, ValidateNamesTheFieldAndItsLimits) {
   o = SearchOptions();
   o.max_candidates = 11;
   EXPECT_EQ(o.Validate(), absl::InvalidArgumentError("max_candidates: 11 is outside 1..10"));
+  o = SearchOptions();
+  o.max_work = 0;
+  EXPECT_EQ(o.Validate(),
+            absl::InvalidArgumentError("max_work: 0 is outside 1..1000000000000"));
   EXPECT_TRUE(SearchOptions().Validate().ok());
   Task empty;
   EXPECT_EQ(SearchProgram(empty, Fast()).status(),

@@ -12,11 +12,12 @@
 //   arc-tasks score --submission FILE PATH [--solutions FILE]
 //       Scores a Kaggle submission against tasks with known test outputs.
 //   arc-tasks search PATH [--task_ids a,b] [--split dev|pretrain --max_side N] [--depth N]
-//                    [--time_budget S] [--threads N] [--views a,b] [--out FILE] [--verbose]
+//                    [--max_work W] [--time_budget S] [--threads N] [--views a,b] [--out FILE] [--verbose]
 //       The program search (core/search) on every task: one line per task (solved or not, the
 //       best program, seconds), then pass@2, mean seconds per task and programs per second.
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -52,7 +53,11 @@ ABSL_FLAG(std::string, split, "",
           "search: only the tasks of this split (pretrain or dev) of splits.json beside PATH");
 ABSL_FLAG(int, max_side, 0, "search: only tasks whose grids are all at most this side (0: all)");
 ABSL_FLAG(int, depth, arc::search::SearchOptions().max_depth, "search: primitives per program");
-ABSL_FLAG(double, time_budget, 5.0, "search: seconds per task");
+ABSL_FLAG(int64_t, max_work, arc::search::SearchOptions().max_work,
+          "search: work units per task (the deterministic budget)");
+ABSL_FLAG(double, time_budget,
+          absl::ToDoubleSeconds(arc::search::SearchOptions().time_budget),
+          "search: seconds per task, a hard safety stop (results may then vary)");
 ABSL_FLAG(int64_t, max_nodes, arc::search::SearchOptions().max_nodes,
           "search: distinct states per view");
 ABSL_FLAG(int, threads, 1, "search: worker threads per task");
@@ -241,21 +246,27 @@ int Search(std::vector<Task> tasks, const std::string& path) {
   search::SearchOptions options;
   options.max_depth = absl::GetFlag(FLAGS_depth);
   options.max_nodes = absl::GetFlag(FLAGS_max_nodes);
+  options.max_work = absl::GetFlag(FLAGS_max_work);
   options.time_budget = absl::Seconds(absl::GetFlag(FLAGS_time_budget));
   options.threads = absl::GetFlag(FLAGS_threads);
   options.views = absl::GetFlag(FLAGS_views);
   if (absl::Status s = options.Validate(); !s.ok()) return Fail(s);
-  std::cout << absl::StrFormat("DSL: %d primitives; depth %d, %.1f s per task, %d thread(s), views %s\n",
-                               search::Dsl().size(), options.max_depth,
-                               absl::ToDoubleSeconds(options.time_budget), options.threads,
-                               absl::StrJoin(options.views, ","));
+  std::cout << absl::StrFormat(
+      "DSL: %d primitives; depth %d, %d work units per task (safety stop %.0f s), %d thread(s), "
+      "views %s\n",
+      search::Dsl().size(), options.max_depth, options.max_work,
+      absl::ToDoubleSeconds(options.time_budget), options.threads, absl::StrJoin(options.views, ","));
   Submission submission;
-  double total_seconds = 0, max_seconds = 0;
-  int64_t programs = 0, peak_bytes = 0;
-  int explained = 0;
+  // Wall seconds depend on the machine's load; CPU seconds (all threads) measure the work.
+  double total_seconds = 0, max_seconds = 0, total_cpu = 0;
+  int64_t programs = 0, peak_bytes = 0, work = 0;
+  int explained = 0, deadline_stops = 0;
   for (const Task& t : tasks) {
+    const std::clock_t cpu_start = std::clock();
     absl::StatusOr<search::SearchResult> r = search::SearchProgram(t, options);
     if (!r.ok()) return Fail(r.status());
+    const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+    total_cpu += cpu;
     std::vector<Attempts>& attempts = submission[t.id];
     bool correct = true, known = true;
     for (size_t i = 0; i < t.test.size(); ++i) {
@@ -274,21 +285,28 @@ int Search(std::vector<Task> tasks, const std::string& path) {
     total_seconds += r->stats.seconds;
     max_seconds = std::max(max_seconds, r->stats.seconds);
     programs += r->stats.programs_tried;
+    work += r->stats.work;
+    deadline_stops += r->stats.stopped_by_deadline;
     peak_bytes = std::max(peak_bytes, r->stats.peak_bytes);
     const std::vector<search::SearchCandidate>& best = r->tests[0];
     std::cout << absl::StrFormat(
-        "%-10s %-9s %5.2fs depth %d %s%s\n", t.id,
-        !known ? "-" : correct ? "solved" : "wrong", r->stats.seconds, r->stats.depth_completed,
+        "%-10s %-9s %5.2fs %5.2fs cpu %6.0fM work depth %d %s%s\n", t.id,
+        !known ? "-" : correct ? "solved" : "wrong", r->stats.seconds, cpu, r->stats.work / 1e6,
+        r->stats.depth_completed,
         best.empty() ? "(no program)"
                      : absl::StrCat(best[0].explained, "/", best[0].demonstrations, " [",
                                     best[0].view, "] ", best[0].program),
-        r->stats.stopped_early ? " (stopped early)" : "");
+        r->stats.stopped_by_deadline ? " (stopped by the deadline)"
+        : r->stats.stopped_early     ? " (stopped early)"
+                                     : "");
   }
   std::cout << absl::StrFormat(
-      "%d tasks: %d explained by a program; %.3f s per task (max %.2f); %.0f programs/s; peak "
-      "%.0f MB\n",
+      "%d tasks: %d explained by a program; %.3f s per task (max %.2f), %.3f s CPU per task; "
+      "%.0f programs per CPU second; %.1fM work units per CPU second; peak %.0f MB; %d stopped "
+      "by the deadline\n",
       tasks.size(), explained, total_seconds / tasks.size(), max_seconds,
-      total_seconds > 0 ? programs / total_seconds : 0.0, peak_bytes / 1e6);
+      total_cpu / tasks.size(), total_cpu > 0 ? programs / total_cpu : 0.0,
+      total_cpu > 0 ? work / total_cpu / 1e6 : 0.0, peak_bytes / 1e6, deadline_stops);
   if (const std::string out = absl::GetFlag(FLAGS_out); !out.empty()) {
     if (absl::Status s = WriteSubmissionFile(out, submission); !s.ok()) return Fail(s);
     std::cout << "submission written to " << out << "\n";

@@ -19,6 +19,9 @@ namespace {
 constexpr int kMaxStateCells = 4000;
 // Partial answers (reproducing some but not all demonstrations) kept for the final ranking.
 constexpr int kMaxPartial = 4;
+// Work units charged per example for one primitive application or leaf check, besides the cells
+// read and written (the call, allocation and hashing overhead, measured at about 16 cells' worth).
+constexpr int64_t kStepWork = 16;
 // Bytes of stacking bit sets allowed, whatever the limits (they are built after enumeration).
 constexpr int64_t kMaxStackBytes = 96ll << 20;
 
@@ -111,10 +114,12 @@ class Searcher {
     for (int depth = 0; depth < limits_.max_depth && !stopped_; ++depth) {
       std::vector<std::pair<State, std::vector<int16_t>>> next;
       const bool last = depth + 1 == limits_.max_depth;
+      // One child state reused across applications: most children are duplicates, and a fresh
+      // state per application cost an allocation per example.
+      State child;
       for (const auto& [state, path] : level) {
         for (int p : enumerated_) {
           if (Stop()) break;
-          State child;
           ++stats_.programs_tried;
           if (!Apply(dsl_[p], state, child)) continue;
           if (!seen_.insert(HashState(child)).second) continue;
@@ -135,6 +140,7 @@ class Searcher {
             bytes_ += StateBytes(child) + static_cast<int64_t>(child_path.size() * 2 + 64);
             stats_.peak_bytes = std::max(stats_.peak_bytes, bytes_);
             next.push_back({std::move(child), std::move(child_path)});
+            child = State();
           }
         }
         if (stopped_) break;
@@ -167,11 +173,19 @@ class Searcher {
     Post post;
   };
 
+  // The counted limits decide where the enumeration stops (deterministic); the clock and the
+  // cancel flag are only a safety stop, asked every 32nd call (a clock read costs about as much as
+  // a small primitive).
   bool Stop() {
     if (stopped_) return true;
-    if ((should_stop_ && should_stop_()) || absl::Now() >= limits_.enumerate_deadline ||
-        stats_.nodes >= limits_.max_nodes || bytes_ >= limits_.max_bytes) {
+    if (stats_.work >= limits_.max_work || stats_.nodes >= limits_.max_nodes ||
+        bytes_ >= limits_.max_bytes) {
       stopped_ = true;
+      return true;
+    }
+    if ((++stop_calls_ & 31) == 0) {
+      if (should_stop_ && should_stop_()) stopped_ = true;
+      if (absl::Now() >= limits_.deadline) stopped_ = stats_.stopped_by_deadline = true;
     }
     return stopped_;
   }
@@ -182,6 +196,8 @@ class Searcher {
       const Value& v = in[e];
       Value& o = out[e];
       const ExampleContext& ctx = contexts_[e];
+      stats_.work += kStepWork;
+      for (const Image& i : v.items) stats_.work += i.area();
       int cells = 0;
       switch (p.kind) {
         case Kind::kImageToImage:
@@ -210,6 +226,7 @@ class Searcher {
           Image r = p.list_to_image(v.items, ctx);
           if (r.empty()) return false;
           o.is_list = false;
+          cells = r.area();
           o.items.assign(1, std::move(r));
           break;
         }
@@ -221,6 +238,7 @@ class Searcher {
           for (const Image& i : o.items) cells += i.area();
           break;
       }
+      stats_.work += cells;
       if (cells > kMaxStateCells) return false;
     }
     return true;
@@ -347,10 +365,17 @@ class Searcher {
   void Leaf(const State& s, const std::vector<int16_t>& path) {
     if (s[0].is_list) return;
     const double depth = static_cast<double>(path.size());
-    std::vector<Image> imgs(s.size());
+    // Scratch images reused from leaf to leaf (an allocation per image and leaf was a tenth of
+    // the search's time).
+    std::vector<Image>& imgs = leaf_imgs_;
+    imgs.resize(s.size());
     bool fits = true;
     for (size_t e = 0; e < s.size(); ++e) {
-      imgs[e] = ToOrigin(s[e].items[0]);
+      const Image& src = s[e].items[0];
+      imgs[e].x = imgs[e].y = 0;
+      imgs[e].w = src.w;
+      imgs[e].h = src.h;
+      imgs[e].cells.assign(src.cells.begin(), src.cells.end());
       fits = fits && Fits(imgs[e], static_cast<int>(e));
     }
     Post post;
@@ -393,8 +418,25 @@ class Searcher {
                 const std::vector<int16_t>& path, Post post) {
     Record(imgs, cost, path, post);
     if (!fits) return;
-    std::vector<Image> changed = imgs;
+    std::vector<Image>& changed = changed_imgs_;
+    changed.resize(imgs.size());
+    uint32_t used = 0;  // non-zero colours of the leaf, all examples
+    for (size_t e = 0; e < imgs.size(); ++e) {
+      changed[e].x = imgs[e].x;
+      changed[e].y = imgs[e].y;
+      changed[e].w = imgs[e].w;
+      changed[e].h = imgs[e].h;
+      changed[e].cells.resize(imgs[e].cells.size());
+      used |= ColourMask(imgs[e]);
+    }
+    used &= ~1u;
     for (uint8_t c : output_colours_) {
+      if ((used & ~(1u << c)) == 0) {
+        // Recolouring changes nothing: Record would find the leaf already kept at a lower cost.
+        // The work is charged all the same so that the budget does not depend on this shortcut.
+        for (const Image& i : imgs) stats_.work += kStepWork + i.area();
+        continue;
+      }
       for (size_t e = 0; e < imgs.size(); ++e)
         for (size_t k = 0; k < imgs[e].cells.size(); ++k)
           changed[e].cells[k] = imgs[e].cells[k] ? c : 0;
@@ -427,6 +469,7 @@ class Searcher {
   // Checks a leaf against the demonstrations; keeps it as a solution, a partial answer or a piece.
   void Record(const std::vector<Image>& imgs, double cost, const std::vector<int16_t>& path,
               const Post& post) {
+    for (const Image& i : imgs) stats_.work += kStepWork + i.area();
     int explained = 0;
     bool sized = true;
     for (int i = 0; i < num_train_; ++i) {
@@ -513,37 +556,55 @@ class Searcher {
     int train_cells = 0;
     for (const Image& t : targets_) train_cells += t.area();
     const int words = (train_cells + 63) / 64;
+    // Layers (a piece under a mask) in flat arrays: `words` good bits then `words` bad bits each.
+    // Each piece is compared with the targets once, 64 cells to a word, and the three masks are
+    // word operations on that (a cell loop per mask with branches was a fifth of the search).
     struct Layer {
       int piece;
       int mask;  // 0 non-zero cells, 1 zero cells, 2 all cells
-      std::vector<uint64_t> good, bad;
     };
     static const char* const kMaskName[] = {"nonzero", "zero", "all"};
+    std::vector<uint8_t> target_cells;
+    target_cells.reserve(train_cells);
+    for (const Image& t : targets_)
+      target_cells.insert(target_cells.end(), t.cells.begin(), t.cells.end());
+    std::vector<uint64_t> valid(words, ~0ull);
+    if (train_cells % 64) valid.back() = (1ull << (train_cells % 64)) - 1;
     const size_t max_pieces = pieces_.size();
     std::vector<Layer> layers;
+    std::vector<uint64_t> bits;  // per layer: good[words], bad[words]
+    std::vector<uint64_t> eq(words), nz(words);
     for (size_t p = 0; p < max_pieces; ++p) {
-      if ((p & 255) == 0 && absl::Now() >= limits_.deadline) return;
-      const std::vector<uint8_t>& cells = pieces_[p].cells;
+      if ((p & 255) == 0 && absl::Now() >= limits_.deadline) {
+        stats_.stopped_by_deadline = true;
+        return;
+      }
+      const uint8_t* cells = pieces_[p].cells.data();
+      for (int w = 0; w < words; ++w) {
+        const int lo = w * 64, hi = std::min(train_cells, lo + 64);
+        uint64_t e = 0, n = 0;
+        for (int k = lo; k < hi; ++k) {
+          e |= static_cast<uint64_t>(cells[k] == target_cells[k]) << (k - lo);
+          n |= static_cast<uint64_t>(cells[k] != 0) << (k - lo);
+        }
+        eq[w] = e;
+        nz[w] = n;
+      }
       for (int mask = 0; mask < 3; ++mask) {
-        Layer layer{static_cast<int>(p), mask, std::vector<uint64_t>(words, 0),
-                    std::vector<uint64_t>(words, 0)};
         bool any_good = false;
-        int bit = 0;
-        for (int i = 0; i < num_train_; ++i)
-          for (uint8_t want : targets_[i].cells) {
-            const uint8_t have = cells[bit];
-            const bool in_mask = mask == 2 || (mask == 0) == (have != 0);
-            if (in_mask) {
-              if (have == want) {
-                layer.good[bit / 64] |= 1ull << (bit % 64);
-                any_good = true;
-              } else {
-                layer.bad[bit / 64] |= 1ull << (bit % 64);
-              }
-            }
-            ++bit;
-          }
-        if (any_good) layers.push_back(std::move(layer));
+        const size_t at = bits.size();
+        bits.resize(at + 2 * words);
+        for (int w = 0; w < words; ++w) {
+          const uint64_t m = mask == 2 ? valid[w] : mask == 0 ? nz[w] : ~nz[w] & valid[w];
+          bits[at + w] = eq[w] & m;
+          bits[at + words + w] = ~eq[w] & m;
+          any_good = any_good || bits[at + w] != 0;
+        }
+        if (any_good) {
+          layers.push_back({static_cast<int>(p), mask});
+        } else {
+          bits.resize(at);
+        }
       }
     }
     std::vector<uint64_t> unknown(words, ~0ull);
@@ -559,15 +620,20 @@ class Searcher {
     std::string program;
     double cost = 0;
     for (int step = 0; step < limits_.max_stack_steps; ++step) {
-      if (absl::Now() >= limits_.deadline || (should_stop_ && should_stop_())) return;
+      if (should_stop_ && should_stop_()) return;
+      if (absl::Now() >= limits_.deadline) {
+        stats_.stopped_by_deadline = true;
+        return;
+      }
       int best = -1, best_gain = 0;
       for (size_t l = 0; l < layers.size(); ++l) {
-        const Layer& layer = layers[l];
+        const uint64_t* good = bits.data() + l * 2 * words;
+        const uint64_t* bad = good + words;
         bool ok = true;
         int gain = 0;
         for (int w = 0; w < words && ok; ++w) {
-          ok = (layer.bad[w] & unknown[w]) == 0;
-          gain += __builtin_popcountll(layer.good[w] & unknown[w]);
+          ok = (bad[w] & unknown[w]) == 0;
+          gain += __builtin_popcountll(good[w] & unknown[w]);
         }
         if (ok && gain > best_gain) {
           best_gain = gain;
@@ -577,7 +643,8 @@ class Searcher {
       if (best < 0) return;
       const Layer& layer = layers[best];
       const Piece& piece = pieces_[layer.piece];
-      for (int w = 0; w < words; ++w) unknown[w] &= ~layer.good[w];
+      const uint64_t* good = bits.data() + static_cast<size_t>(best) * 2 * words;
+      for (int w = 0; w < words; ++w) unknown[w] &= ~good[w];
       for (int k = 0; k < test_cells; ++k) {
         const uint8_t have = piece.cells[train_cells + k];
         const bool in_mask = layer.mask == 2 || (layer.mask == 0) == (have != 0);
@@ -622,6 +689,7 @@ class Searcher {
   size_t piece_cells_ = 0;  // cells of one piece (all examples)
   size_t piece_limit_ = 0;  // pieces the stacking bit sets have room for
   bool stopped_ = false;
+  uint32_t stop_calls_ = 0;
   int64_t bytes_ = 0;
   int num_full_ = 0;
   int64_t order_ = 0;
@@ -631,6 +699,7 @@ class Searcher {
   absl::flat_hash_map<uint64_t, size_t> found_index_;
   std::vector<Found> found_, partial_;
   std::vector<Piece> pieces_;
+  std::vector<Image> leaf_imgs_, changed_imgs_;  // Leaf and Variants scratch
   EnumerateStats stats_;
 };
 

@@ -16,6 +16,12 @@
 // each step the piece that agrees with the outputs on every still-unpainted cell it touches and
 // paints the most of them, until every demonstration output is reproduced.
 //
+// Budget: the enumeration counts its work (EnumerateStats::work: cells read and written by primitive
+// applications and leaf checks, plus a fixed charge per example and application) and stops at
+// max_work, max_nodes or max_bytes. These limits are counted, so where it stops, and therefore the
+// result, depends only on the task and the limits. The wall-clock deadline and `should_stop` are a
+// hard safety stop only (stats.stopped_by_deadline says when the deadline fired).
+//
 // Enumerate runs on the calling thread and owns all of its memory; it stops (keeping what it has
 // found) when `should_stop` returns true, which it asks before every primitive application.
 #ifndef ARC_CORE_SEARCH_ENUMERATOR_H_
@@ -35,9 +41,9 @@ struct EnumerateLimits {
   int max_depth = 3;                                       // primitives per program
   int64_t max_nodes = 1'000'000;                           // distinct states
   int64_t max_bytes = 512ll << 20;                         // estimate of stored states and pieces
+  int64_t max_work = INT64_MAX;                            // work units (see EnumerateStats::work)
   int max_stack_steps = 6;                                 // layers in a stacked answer
-  absl::Time enumerate_deadline = absl::InfiniteFuture();  // enumeration stops here; stacking
-  absl::Time deadline = absl::InfiniteFuture();            // everything stops here
+  absl::Time deadline = absl::InfiniteFuture();            // safety stop for everything
 };
 
 // One answer: an output per test input of the task given to Enumerate.
@@ -55,8 +61,10 @@ struct EnumerateStats {
   int64_t nodes = 0;           // distinct states reached
   int64_t pieces = 0;          // leaves kept for stacking
   int64_t peak_bytes = 0;      // estimate of the largest memory held at once
+  int64_t work = 0;            // work units: cells read and written, plus 16 per example step
   int depth_completed = -1;    // deepest level enumerated completely
-  bool stopped_early = false;  // by deadline, cancel, node or memory limit
+  bool stopped_early = false;  // by deadline, cancel, work, node or memory limit
+  bool stopped_by_deadline = false;  // by the wall-clock deadline (the result may then vary)
 };
 
 struct EnumerateResult {

@@ -23,6 +23,7 @@ absl::Status SearchOptions::Validate() const {
   if (max_depth < 1 || max_depth > 4) return OutOfRange("max_depth", max_depth, 1, 4);
   if (max_nodes < 1 || max_nodes > 100'000'000)
     return OutOfRange("max_nodes", max_nodes, 1, 100'000'000);
+  if (max_work < 1 || max_work > kMaxWorkLimit) return OutOfRange("max_work", max_work, 1, kMaxWorkLimit);
   if (time_budget <= absl::ZeroDuration() || time_budget > absl::Hours(1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("time_budget: ", absl::FormatDuration(time_budget), " is outside (0s, 1h]"));
@@ -55,10 +56,14 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
   const int num_views = static_cast<int>(views->size());
   const int threads = std::min(options.threads, num_views);
 
+  // Every limit that decides the result is counted and split among the views without regard to
+  // the thread count, so the result depends only on the task and the options; the deadline is a
+  // safety stop (stats.stopped_by_deadline).
   EnumerateLimits base;
   base.max_nodes = options.max_nodes;
-  base.max_bytes = options.max_memory_bytes / threads;
+  base.max_bytes = options.max_memory_bytes / num_views;
   base.max_stack_steps = options.max_stack_steps;
+  base.deadline = start + options.time_budget;
 
   std::atomic<bool> cancelled{false};
   auto should_stop = [&]() {
@@ -69,21 +74,16 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
     }
     return false;
   };
-  // One pass enumerates every view to `depth` between `from` and `to`. Views run in rounds of
-  // `threads`; each gets an equal share of the time so that a later round is not starved by an
-  // earlier one, and stacking gets the last fifth of each share.
-  auto run_pass = [&](int depth, absl::Time from, absl::Time to) {
+  // One pass enumerates every view to `depth` with `work_per_view` work units each, on up to
+  // `threads` threads; results are indexed by view, so the merge order does not depend on timing.
+  auto run_pass = [&](int depth, int64_t work_per_view) {
     std::vector<EnumerateResult> results(num_views);
-    const int rounds = (num_views + threads - 1) / threads;
-    const absl::Duration share = (to - from) / rounds;
     std::atomic<int> next_view{0};
     auto worker = [&]() {
       for (int v = next_view++; v < num_views; v = next_view++) {
         EnumerateLimits limits = base;
         limits.max_depth = depth;
-        const absl::Time view_start = std::max(absl::Now(), from + share * (v / threads));
-        limits.deadline = std::min(view_start + share, to);
-        limits.enumerate_deadline = std::min(view_start + share * 0.8, to);
+        limits.max_work = std::max<int64_t>(1, work_per_view);
         std::function<bool()> stop = should_stop;
         results[v] = Enumerate((*views)[v].task, limits, stop);
       }
@@ -94,20 +94,29 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
     for (std::thread& t : pool) t.join();
     return results;
   };
-  // Iterative deepening: depth 2 first (most answers, a small fraction of the time), then the full
-  // depth with the time left unless a single program already explains the task.
+  // Iterative deepening: depth 2 first (most answers, a small fraction of the work), then the full
+  // depth with the work left, shared equally by the views, unless a single program already
+  // explains the task.
   const int demos = static_cast<int>(task.train.size());
-  const absl::Time end = start + options.time_budget;
-  std::vector<EnumerateResult> results = run_pass(std::min(2, options.max_depth), start, end);
+  std::vector<EnumerateResult> results =
+      run_pass(std::min(2, options.max_depth), options.max_work / num_views);
   auto single_program = [&](const std::vector<EnumerateResult>& rs) {
     for (const EnumerateResult& r : rs)
       for (const Found& f : r.found)
         if (f.explained == demos && !f.stacked) return true;
     return false;
   };
+  auto hit_deadline = [](const std::vector<EnumerateResult>& rs) {
+    return std::any_of(rs.begin(), rs.end(),
+                       [](const EnumerateResult& r) { return r.stats.stopped_by_deadline; });
+  };
+  int64_t used = 0;
+  for (const EnumerateResult& r : results) used += r.stats.work;
   int passes = 1;
-  if (options.max_depth > 2 && !cancelled && !single_program(results) && absl::Now() < end) {
-    std::vector<EnumerateResult> deeper = run_pass(options.max_depth, absl::Now(), end);
+  if (options.max_depth > 2 && !cancelled && !single_program(results) && !hit_deadline(results) &&
+      used < options.max_work) {
+    std::vector<EnumerateResult> deeper =
+        run_pass(options.max_depth, (options.max_work - used) / num_views);
     for (EnumerateResult& r : deeper) results.push_back(std::move(r));
     passes = 2;
   }
@@ -127,13 +136,16 @@ absl::StatusOr<SearchResult> SearchProgram(const Task& task, const SearchOptions
     result.stats.programs_tried += s.programs_tried;
     result.stats.nodes += s.nodes;
     result.stats.pieces += s.pieces;
+    result.stats.work += s.work;
     result.stats.stopped_early = result.stats.stopped_early || s.stopped_early;
+    result.stats.stopped_by_deadline = result.stats.stopped_by_deadline || s.stopped_by_deadline;
     if (v >= num_views * (passes - 1))
       result.stats.depth_completed = std::min(result.stats.depth_completed, s.depth_completed);
     peak = std::max(peak, s.peak_bytes);
     for (const Found& f : results[v].found) ranked.push_back({&f, v});
   }
   result.stats.peak_bytes = peak * threads;
+  result.stats.passes = passes;
   std::stable_sort(ranked.begin(), ranked.end(), [&](const Ranked& a, const Ranked& b) {
     const bool fa = a.found->explained == demos, fb = b.found->explained == demos;
     if (fa != fb) return fa;

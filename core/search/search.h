@@ -3,19 +3,24 @@
 //
 // SearchProgram runs one enumeration (core/search/enumerator.h) per view of the task
 // (core/search/task_view.h: the task itself, flipped copies, colour-normalised copies), on up to
-// `threads` threads: every view to depth 2 first, then every view to max_depth with the time left
-// unless a single program already explains every demonstration. Answers are merged by one rule:
-// single programs that explain every demonstration first, by description length (cost); then
-// stacked answers that explain every demonstration, by cost; then answers that explain some
-// demonstrations, most first; ties by pass, view order, then discovery order. Each test input gets
-// its distinct answers in that order; candidates[0] and candidates[1] are the pass@2 attempts.
+// `threads` threads: every view to depth 2 first with max_work / views work units each, then every
+// view to max_depth with the work left, shared equally, unless a single program already explains
+// every demonstration. Answers are merged by one rule: single programs that explain every
+// demonstration first, by description length (cost); then stacked answers that explain every
+// demonstration, by cost; then answers that explain some demonstrations, most first; ties by pass,
+// view order, then discovery order. Each test input gets its distinct answers in that order;
+// candidates[0] and candidates[1] are the pass@2 attempts.
 //
-// Determinism: with the default limits on a task that finishes within its time budget the result
-// depends only on the task and the options (views run in parallel but are merged in view order).
-// When the deadline or the cancel flag stops a view, what it found so far is kept; the enumeration
-// checks them before every primitive application, so it stops within one step.
+// Determinism: the budget is counted work (max_work: cells read and written by primitive
+// applications and leaf checks), distinct states (max_nodes) and estimated memory
+// (max_memory_bytes, split equally among the views whatever the thread count), so the same task
+// and options give the same result on any machine, under any load and with any number of threads.
+// time_budget is only a hard safety stop: when it fires, what each view found so far is kept and
+// stats.stopped_by_deadline is set (only then may the result vary). The enumeration checks the
+// deadline and the cancel flag every 32 primitive applications, so it stops within a few
+// microseconds' work.
 //
-// Memory: each view holds at most options.max_memory_bytes / threads (states and pieces, by
+// Memory: each view holds at most options.max_memory_bytes / views (states and pieces, by
 // estimate), and the stacking bit sets at most 96 MiB more.
 //
 // Thread-safe: no shared state; `is_cancelled` is called from the worker threads.
@@ -34,10 +39,20 @@
 
 namespace arc::search {
 
+// Work units (SearchOptions::max_work): default and upper limit.
+inline constexpr int64_t kDefaultMaxWork = 1'500'000'000;
+inline constexpr int64_t kMaxWorkLimit = 1'000'000'000'000;
+
 struct SearchOptions {
   int max_depth = 3;                              // primitives per program, 1..4
   int64_t max_nodes = 400'000;                    // distinct states per view, 1..100'000'000
-  absl::Duration time_budget = absl::Seconds(5);  // the whole call, > 0 and at most 1 hour
+  // Work units for the whole call, 1..kMaxWorkLimit: the budget that decides where the search
+  // stops. The default keeps a task with grids up to 10x10 within about 5 s on one idle core of
+  // the 2-core development machine (docs/SEARCH.md).
+  int64_t max_work = kDefaultMaxWork;
+  // Hard safety stop for the whole call (> 0, at most 1 hour); not part of the deterministic
+  // budget: a search stopped by it says so in stats.stopped_by_deadline.
+  absl::Duration time_budget = absl::Seconds(60);
   int threads = 1;                                // worker threads over the views, 1..64
   int64_t max_memory_bytes = 768ll << 20;  // states and pieces over all views, 16 MiB..64 GiB
   int max_stack_steps = 6;  // layers of a stacked answer (0 or 1: no stacking), 0..20
@@ -63,10 +78,13 @@ struct SearchStats {
   int64_t nodes = 0;           // distinct states, all views
   int64_t pieces = 0;          // leaves kept for stacking, all views
   int64_t peak_bytes = 0;      // the largest per-view estimate, times the views run at once
+  int64_t work = 0;            // work units spent, all views (counted, machine-independent)
   int depth_completed = 0;     // the shallowest depth every view completed
   int views = 0;               // views searched
+  int passes = 0;              // 1: depth 2 only; 2: also max_depth
   double seconds = 0;
-  bool stopped_early = false;  // some view hit the deadline, cancel, node or memory limit
+  bool stopped_early = false;  // some view hit the deadline, cancel, work, node or memory limit
+  bool stopped_by_deadline = false;  // the time_budget safety stop fired (the result may vary)
   bool cancelled = false;
 };
 
