@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Evaluates a model with arc-solve the way models/default/MODEL_CARD.md reports it: pass@2 and
-# seconds per task, without TTT (voting over views) and with TTT at arc-solve's defaults, on
+# Evaluates a model with arc-solve the way models/default/MODEL_CARD.md and README.md report it:
+# pass@2 and seconds per task for each expert setting (MODES):
+#   base    the model alone, no TTT (voting over views; --experts ttt --no_ttt)
+#   ttt     the TTT expert alone (--experts ttt)
+#   search  the program search alone (--experts search)
+#   both    both experts, arc-solve's default (--experts both)
+# on the sets
 #   held_out        generated tasks of the 7 held-out families (never trained on), HELD_OUT_COUNT each
 #   train_families  one generated task of each of the 39 training families (same difficulty)
 #   dev_small       the dev-split tasks whose grids are all at most 10x10 (measurement only)
@@ -8,7 +13,7 @@
 # Extra arguments go to every arc-solve call (e.g. --ttt_lr 3e-3 when tuning on held-out families).
 #
 # Environment: MODEL (models/default), OUT (build/eval/<model name>), BUILD_DIR (build), THREADS (2),
-# SETS ("held_out train_families dev_small"), MODES ("base ttt"), HELD_OUT_COUNT (3),
+# SETS ("held_out train_families dev_small"), MODES ("base ttt search both"), HELD_OUT_COUNT (3),
 # GEN_SEED (424242; tune with another seed so that the reported tasks stay unseen).
 # Output: OUT/<set>-<mode>.json (arc-solve reports), OUT/<set>-<mode>.log and OUT/summary.md.
 set -euo pipefail
@@ -19,7 +24,7 @@ MODEL="${MODEL:-models/default}"
 OUT="${OUT:-$BUILD_DIR/eval/$(basename "$MODEL")}"
 THREADS="${THREADS:-2}"
 SETS="${SETS:-held_out train_families dev_small}"
-MODES="${MODES:-base ttt}"
+MODES="${MODES:-base ttt search both}"
 HELD_OUT_COUNT="${HELD_OUT_COUNT:-3}"
 GEN_SEED="${GEN_SEED:-424242}"
 ARC_DIR="${ARC_DIR:-../shared/data/arc-agi-1}"
@@ -66,8 +71,13 @@ PYEOF
 for set in $SETS; do
   dir="$(task_dir "$set")"
   for mode in $MODES; do
-    flags=()
-    [[ "$mode" == base ]] && flags=(--no_ttt)
+    case "$mode" in
+      base) flags=(--experts ttt --no_ttt) ;;
+      ttt) flags=(--experts ttt) ;;
+      search) flags=(--experts search) ;;
+      both) flags=(--experts both) ;;
+      *) echo "evaluate: unknown mode $mode" >&2; exit 2 ;;
+    esac
     echo "== $set / $mode: $(ls "$dir" | wc -l) tasks"
     "$BUILD_DIR/tools/arc-solve" --model "$MODEL" --tasks "$dir" --threads "$THREADS" "${flags[@]}" \
       --report "$OUT/$set-$mode.json" "$@" | tee "$OUT/$set-$mode.log" | grep -E "^tasks|^mean"
@@ -80,7 +90,7 @@ out, model = sys.argv[1], sys.argv[2]
 rows, fam = [], collections.defaultdict(dict)
 for set_ in ("held_out", "train_families", "dev_small"):
     row = {"set": set_}
-    for mode in ("base", "ttt"):
+    for mode in ("base", "ttt", "search", "both"):
         path = os.path.join(out, f"{set_}-{mode}.json")
         if not os.path.exists(path):
             continue
@@ -101,17 +111,19 @@ def cell(r, mode):
         return "-", "-"
     k, s = r[mode]
     return f"{k}/{r['n']} = {k / r['n']:.3f}", f"{s:.1f}"
+modes = ("base", "ttt", "search", "both")
+names = {"base": "no TTT", "ttt": "TTT", "search": "search", "both": "search + TTT"}
 lines = [f"Model `{model}`; pass@2 all-or-nothing per task.", "",
-         "| set | tasks | no TTT pass@2 | s/task | TTT pass@2 | s/task |", "|---|---|---|---|---|---|"]
+         "| set | tasks | " + " | ".join(f"{names[m]} pass@2 | s/task" for m in modes) + " |",
+         "|---|---|" + "---|---|" * len(modes)]
 for r in rows:
-    b, bs = cell(r, "base")
-    t, ts = cell(r, "ttt")
-    lines.append(f"| {r['set']} | {r['n']} | {b} | {bs} | {t} | {ts} |")
+    lines.append(f"| {r['set']} | {r['n']} | " + " | ".join(" | ".join(cell(r, m)) for m in modes) + " |")
 if fam:
-    lines += ["", "| held-out family | no TTT | TTT |", "|---|---|---|"]
+    lines += ["", "| held-out family | " + " | ".join(names[m] for m in modes) + " |",
+              "|---|" + "---|" * len(modes)]
     for f in sorted(fam):
-        got = ["%d/%d" % fam[f][m] if m in fam[f] else "-" for m in ("base", "ttt")]
-        lines.append(f"| {f} | {got[0]} | {got[1]} |")
+        got = ["%d/%d" % fam[f][m] if m in fam[f] else "-" for m in modes]
+        lines.append(f"| {f} | " + " | ".join(got) + " |")
 text = "\n".join(lines) + "\n"
 open(os.path.join(out, "summary.md"), "w").write(text)
 print(text)

@@ -392,7 +392,7 @@ TEST(OptionTableTest, ServerDefaultsAndRequestsFollowTheTable) {
 TEST(OptionTableTest, ServerRangesAreTheTableRanges) {
   server::OptionLimits wide;
   wide.ttt_steps = wide.ttt_samples = wide.ttt_batch_size = wide.lora_rank = 1000000;
-  wide.inference_batch_size = wide.new_tokens = 1000000;
+  wide.inference_batch_size = wide.new_tokens = wide.search_work = 1000000;
   for (const SolveOptionSpec& s : kSolveOptionSpecs) {
     if (*s.proto == '\0' || (s.kind != OptionKind::kInt && s.kind != OptionKind::kDouble)) continue;
     for (const double v : {s.lo - 1, s.hi + 1, s.lo, s.hi}) {

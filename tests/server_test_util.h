@@ -43,9 +43,11 @@ inline Task SwapTask(int demonstrations, uint64_t seed) {
   return ColourSwapTask(demonstrations, seed);
 }
 
-// Request overrides for a solve of a few milliseconds on the tiny model; `steps` TTT steps.
+// Request overrides for a solve of a few milliseconds on the tiny model; `steps` TTT steps, the TTT
+// expert alone (the program search would explain the colour swap and skip TTT).
 inline v1::SolveOptions FastProtoOptions(int steps = 4, uint64_t seed = 3) {
   v1::SolveOptions o;
+  o.set_experts(v1::EXPERTS_TTT);
   o.set_seed(seed);
   v1::TttOptions* t = o.mutable_ttt_options();
   t->set_max_samples(8);
@@ -75,6 +77,7 @@ inline v1::SolveOptions LongProtoOptions(int steps = 1000000) {
 // The same settings as core options, written out independently of the server's conversion.
 inline SolveOptions FastCoreOptions(int steps = 4, uint64_t seed = 3) {
   SolveOptions o;
+  o.experts = Experts::kTtt;
   o.seed = seed;
   o.ttt_data.max_samples = 8;
   o.ttt_data.augment = false;

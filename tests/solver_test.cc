@@ -65,9 +65,11 @@ Task FillTask(int demonstrations, uint64_t seed) {
 }
 
 // TTT settings under which the tiny model learns FillTask: no size-changing augmenters (3x3 only),
-// 4 colour-permuted copies per sample for colour variety, all LoRA targets.
+// 4 colour-permuted copies per sample for colour variety, all LoRA targets. The TTT expert alone
+// (the program search would explain these tasks and skip TTT).
 SolveOptions LearningOptions() {
   SolveOptions o;
+  o.experts = Experts::kTtt;
   o.ttt_data.augment = false;
   o.ttt_data.permute_n = 4;
   o.train.max_steps = 200;
@@ -84,6 +86,7 @@ SolveOptions LearningOptions() {
 
 SolveOptions FastOptions() {
   SolveOptions o;
+  o.experts = Experts::kTtt;
   o.ttt_data.max_samples = 64;
   o.ttt_data.augment = false;  // keep 3x3: the test needs few tokens
   o.ttt_data.permute_n = 1;

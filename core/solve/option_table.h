@@ -114,7 +114,7 @@
     "primitives per searched program")                                                            \
   X(search_work, Int, search.work_millions, 1500, 1, 1000000, Closed, "", "search.work_millions", \
     "the search's deterministic budget, in millions of work units (cells read and written)")      \
-  X(search_seconds, Double, search.max_seconds, 30.0, 0, 3600, OpenLow, "", "search.max_seconds", \
+  X(search_seconds, Double, search.max_seconds, 60.0, 0, 3600, OpenLow, "", "search.max_seconds", \
     "hard wall-clock stop of the search (a safety stop, not part of the deterministic budget)")   \
   X(skip_ttt_when_explained, Bool, search.skip_ttt_when_explained, true, 0, 0, Closed, "",        \
     "search.skip_ttt_when_explained",                                                             \

@@ -338,8 +338,11 @@ std::string OptionValueText(const OptionValue& value) {
     case 1: return absl::StrCat(std::get<int64_t>(value));
     case 2: return absl::StrCat(std::get<uint64_t>(value));
     case 3: {
-      // The shortest %g form that reads back as the same double.
+      // absl's six-digit form ("60", "0.003") when it reads back as the same double, else the
+      // shortest %g form that does (a bare %.1g would print 60 as "6e+01").
       const double v = std::get<double>(value);
+      const std::string plain = absl::StrCat(v);
+      if (std::strtod(plain.c_str(), nullptr) == v) return plain;
       for (int digits = 1; digits <= 17; ++digits) {
         char buf[40];
         std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
