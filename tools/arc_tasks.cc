@@ -12,7 +12,7 @@
 //   arc-tasks score --submission FILE PATH [--solutions FILE]
 //       Scores a Kaggle submission against tasks with known test outputs.
 //   arc-tasks search PATH [--task_ids a,b] [--split dev|pretrain --max_side N] [--depth N]
-//                    [--max_work W] [--time_budget S] [--threads N] [--views a,b] [--out FILE] [--verbose]
+//                    [--max_work W] [--max_stack_steps N] [--time_budget S] [--threads N] [--views a,b] [--out FILE] [--verbose]
 //       The program search (core/search) on every task: one line per task (solved or not, the
 //       best program, seconds), then pass@2, mean seconds per task and programs per second.
 #include <algorithm>
@@ -61,6 +61,8 @@ ABSL_FLAG(double, time_budget,
 ABSL_FLAG(int64_t, max_nodes, arc::search::SearchOptions().max_nodes,
           "search: distinct states per view");
 ABSL_FLAG(int, threads, 1, "search: worker threads per task");
+ABSL_FLAG(int, max_stack_steps, arc::search::SearchOptions().max_stack_steps,
+          "search: layers of a stacked answer (0 or 1: no stacking)");
 ABSL_FLAG(std::vector<std::string>, views, arc::search::SearchOptions().views,
           "search: task views searched");
 
@@ -249,6 +251,7 @@ int Search(std::vector<Task> tasks, const std::string& path) {
   options.max_work = absl::GetFlag(FLAGS_max_work);
   options.time_budget = absl::Seconds(absl::GetFlag(FLAGS_time_budget));
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.max_stack_steps = absl::GetFlag(FLAGS_max_stack_steps);
   options.views = absl::GetFlag(FLAGS_views);
   if (absl::Status s = options.Validate(); !s.ok()) return Fail(s);
   std::cout << absl::StrFormat(

@@ -1131,9 +1131,17 @@ Image ToOrigin(Image image) {
   return image;
 }
 
-Image PasteOnCanvas(const Image& image, int w, int h) {
-  Image out = Blank(w, h);
+void PasteOnCanvasInto(const Image& image, int w, int h, Image& out) {
+  out.x = out.y = 0;
+  out.w = w;
+  out.h = h;
+  out.cells.assign(static_cast<size_t>(w) * h, 0);
   Paint(out, image);
+}
+
+Image PasteOnCanvas(const Image& image, int w, int h) {
+  Image out;
+  PasteOnCanvasInto(image, w, h, out);
   return out;
 }
 

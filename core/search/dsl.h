@@ -59,6 +59,8 @@ std::vector<Image> Components(const Image& image, bool conn8, bool by_colour);
 Image ToOrigin(Image image);
 // A canvas of w x h at (0, 0) with the non-zero cells of `image` painted at its offset (clipped).
 Image PasteOnCanvas(const Image& image, int w, int h);
+// The same into `out`, reusing its storage (the search's leaf checks, once per state).
+void PasteOnCanvasInto(const Image& image, int w, int h, Image& out);
 // Non-zero cells set to `colour`.
 Image Recolour(const Image& image, uint8_t colour);
 

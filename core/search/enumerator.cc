@@ -385,7 +385,7 @@ class Searcher {
       bool blank = false;
       for (size_t e = 0; e < s.size(); ++e) {
         const ExampleContext& c = contexts_[e];
-        imgs[e] = PasteOnCanvas(s[e].items[0], c.out_w, c.out_h);
+        PasteOnCanvasInto(s[e].items[0], c.out_w, c.out_h, imgs[e]);
         blank = blank || std::all_of(imgs[e].cells.begin(), imgs[e].cells.end(),
                                      [](uint8_t v) { return v == 0; });
       }
