@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/convert.h"
 #include "core/solve/result_json.h"
@@ -195,11 +196,11 @@ std::string FormatSolveResponse(const v1::SolveResponse& response, const Task* t
       absl::StrAppend(&out, "  rank  shape   votes       score  views  expert\n");
       for (int c = 0; c < p.candidates_size(); ++c) {
         const v1::Candidate& cand = p.candidates(c);
-        absl::StrAppend(
-            &out, absl::StrFormat("  %4d  %-6s %6d %11.4f  %5d  %-10s%s\n", c + 1,
-                                  Shape(cand.grid()), cand.votes(), cand.score(), cand.views_size(),
-                                  cand.expert(),
-                                  c < 2 ? absl::StrCat("  (attempt ", c + 1, ")") : std::string()));
+        std::string row = absl::StrFormat(
+            "  %4d  %-6s %6d %11.4f  %5d  %-10s%s", c + 1, Shape(cand.grid()), cand.votes(),
+            cand.score(), cand.views_size(), cand.expert(),
+            c < 2 ? absl::StrCat("  (attempt ", c + 1, ")") : std::string());
+        absl::StrAppend(&out, absl::StripTrailingAsciiWhitespace(row), "\n");
         if (!cand.program().empty()) {
           absl::StrAppend(&out, "        program ", cand.program(), "  (explains ",
                           cand.explained(), " demonstrations)\n");

@@ -31,7 +31,8 @@ TEST(ArcSolveCliTest, WritesAValidSubmissionAndReport) {
   EXPECT_EQ((*loaded)->format->name(), "compact");
 
   const std::string cmd = std::string(ARC_SOLVE_BIN) + " --model " + model + " --tasks " + data +
-                          " --task_ids 6150a2bd,5582e5ca --ttt_max_steps 2 --ttt_max_samples 8" +
+                          " --task_ids 6150a2bd,5582e5ca --experts ttt --ttt_max_steps 2"
+                          " --ttt_max_samples 8" +
                           " --threads 1 --out " + dir + "/sub.json --report " + dir +
                           "/report.json > " + dir + "/stdout.txt 2>&1";
   const int rc = std::system(cmd.c_str());
@@ -60,6 +61,35 @@ TEST(ArcSolveCliTest, WritesAValidSubmissionAndReport) {
                 "--selection: \"best\" is not one of vote, majority, poe, votes_then_poe"),
             std::string::npos)
       << ReadFile(dir + "/bad.txt").value_or("");
+  std::filesystem::remove_all(dir);
+}
+
+// Both experts (the default): the program search explains 6150a2bd (a half turn), TTT is skipped,
+// and the report's attempt 1 names the search and its program.
+TEST(ArcSolveCliTest, BothExpertsAnswerWithAProgram) {
+  const std::string data = arc::testing::ArcDataDir() + "/training";
+  if (!std::filesystem::is_directory(data)) GTEST_SKIP() << "ARC data not found at " << data;
+  const std::string dir = arc::testing::TempDir("arc_solve_cli_experts");
+  const std::string model = SaveTinyModel(dir + "/model");
+  const std::string cmd = std::string(ARC_SOLVE_BIN) + " --model " + model + " --tasks " + data +
+                          " --task_ids 6150a2bd --threads 1 --out " + dir + "/sub.json --report " +
+                          dir + "/report.json > " + dir + "/stdout.txt 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string out = ReadFile(dir + "/stdout.txt").value_or("");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("search: "), std::string::npos) << out;
+  EXPECT_NE(out.find("(ttt skipped)"), std::string::npos) << out;
+  const auto report = nlohmann::json::parse(ReadFile(dir + "/report.json").value());
+  const auto& task = report["tasks"][0];
+  EXPECT_EQ(task["search"]["enabled"], true);
+  EXPECT_EQ(task["search"]["explained"], true);
+  EXPECT_EQ(task["search"]["ttt_skipped"], true);
+  EXPECT_EQ(task["ttt"]["enabled"], false);
+  const auto& best = task["tests"][0]["candidates"][0];
+  EXPECT_EQ(best["expert"], "search");
+  EXPECT_FALSE(best["program"].get<std::string>().empty());
+  EXPECT_EQ(best["explained"], 2);  // 6150a2bd has two demonstrations
+  EXPECT_EQ(task["tests"][0]["correct"], true);
   std::filesystem::remove_all(dir);
 }
 

@@ -235,7 +235,8 @@ std::string* ClientE2eTest::dir_ = nullptr;
 ServerProcess* ClientE2eTest::server_ = nullptr;
 
 // Request options that keep a solve fast whatever the server's defaults.
-const char kFast[] = "--seed 5 --ttt_max_steps 2 --ttt_max_samples 4";
+// The TTT expert alone, two steps (the program search would explain the examples and skip TTT).
+const char kFast[] = "--seed 5 --experts ttt --ttt_max_steps 2 --ttt_max_samples 4";
 
 TEST_F(ClientE2eTest, HealthAndInfo) {
   RunResult r = Client("health");
@@ -292,6 +293,27 @@ TEST_F(ClientE2eTest, SolvePrintsGridsAndVerdicts) {
   EXPECT_EQ(views, num_views) << c.out;
 }
 
+// The default experts: the program search explains the flip, TTT is skipped, and the answer comes
+// with its program, in the text and in the JSON.
+TEST_F(ClientE2eTest, SearchAnswersCarryTheirProgram) {
+  const RunResult r = Client(absl::StrCat("solve ", kExamples, "/flip.json --seed 5"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "=> test 0 CORRECT")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "search: explained")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "ttt skipped")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "        program ")) << r.out;
+
+  const RunResult j = Client(absl::StrCat("solve --json ", kExamples, "/flip.json --seed 5"));
+  ASSERT_EQ(j.rc, 0) << j.err;
+  const Json result = Json::parse(j.out);
+  EXPECT_EQ(result["search"]["explained"], true) << j.out;
+  EXPECT_EQ(result["ttt"]["enabled"], false) << j.out;
+  const Json& best = result["tests"][0]["candidates"][0];
+  EXPECT_EQ(best["expert"], "search") << j.out;
+  EXPECT_FALSE(best["program"].get<std::string>().empty()) << j.out;
+  EXPECT_EQ(result["tests"][0]["correct"], true) << j.out;
+}
+
 TEST_F(ClientE2eTest, JsonStructuredAndTaskJsonAgree) {
   const RunResult a = Client(absl::StrCat("solve --json ", kExamples, "/recolor.json ", kFast));
   ASSERT_EQ(a.rc, 0) << a.err;
@@ -303,7 +325,7 @@ TEST_F(ClientE2eTest, JsonStructuredAndTaskJsonAgree) {
   std::vector<std::string> keys;
   for (const auto& [key, value] : ja.items()) keys.push_back(key);
   EXPECT_EQ(keys, (std::vector<std::string>{"generated_tokens", "hash", "id", "job", "phase_seconds",
-                                            "prompt_tokens", "seconds", "tests", "ttt"}))
+                                            "prompt_tokens", "search", "seconds", "tests", "ttt"}))
       << a.out;
   EXPECT_EQ(ja["id"], "recolor");
   ASSERT_EQ(ja["tests"].size(), 1u) << a.out;

@@ -66,6 +66,11 @@ v1::SolveResponse Response() {
     *c->mutable_grid() = GridToProto(grid);
     c->set_votes(votes);
     for (int v = 0; v < votes; ++v) c->add_views("v");
+    c->set_expert(votes == 8 ? "search+ttt" : "ttt");
+    if (votes == 8) {
+      c->set_program("flip_lr(x)");
+      c->set_explained(3);
+    }
   }
   r.mutable_ttt()->set_enabled(true);
   r.mutable_ttt()->set_samples(10);
@@ -91,9 +96,11 @@ TEST(ClientRenderTest, SolveResponseShowsGridsVerdictsAndCandidates) {
       << text;
   EXPECT_NE(text.find("attempt 1: correct, attempt 2: wrong  => test 0 CORRECT"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("     1  1x2         8      0.0000      8  (attempt 1)"), std::string::npos)
+  EXPECT_NE(text.find("     1  1x2         8      0.0000      8  search+ttt  (attempt 1)\n"
+                      "        program flip_lr(x)  (explains 3 demonstrations)\n"),
+            std::string::npos)
       << text;
-  EXPECT_NE(text.find("     3  1x2         1      0.0000      1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("     3  1x2         1      0.0000      1  ttt\n"), std::string::npos) << text;
   EXPECT_NE(text.find("ttt: 10 samples, 2 steps, loss 2.5000 -> 2.2500"), std::string::npos)
       << text;
   EXPECT_NE(text.find("total 1.50 s"), std::string::npos) << text;

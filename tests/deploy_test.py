@@ -432,7 +432,8 @@ class StaticChecks(unittest.TestCase):
                        "arc_ttt_last_loss", "arc_ttt_steps_total", "arc_prompt_tokens_total",
                        "arc_generated_tokens_total", "arc_ttt_tokens_total", "arc_adapters_resident",
                        "process_resident_memory_bytes", "process_cpu_seconds_total",
-                       "arc_cuda_memory_allocated_bytes", "arc_build_info"):
+                       "arc_cuda_memory_allocated_bytes", "arc_build_info",
+                       "arc_search_programs_total", "arc_search_tasks_total"):
             self.assertTrue(any(needle in e for _, e in dashboard_exprs(d)), f"no dashboard query has {needle}")
 
     def test_compose_agrees_with_the_server_prometheus_and_grafana(self):
@@ -821,8 +822,10 @@ class LiveChecks(unittest.TestCase):
     @classmethod
     def make_traffic(cls):
         client = [ARGS.client, "--server", cls.target]
+        # flip at the default experts (the program search explains it, TTT is skipped); recolor
+        # with the TTT expert alone, so that the TTT and inference series move too.
         for args in (["solve", src("examples", "flip.json")],
-                     ["solve", "--stream", src("examples", "recolor.json")],
+                     ["solve", "--stream", "--experts", "ttt", src("examples", "recolor.json")],
                      ["solve", "--task_json", src("examples", "scale2.json")],
                      ["info"]):
             r = run(client + args, timeout=120)
@@ -941,7 +944,10 @@ class LiveChecks(unittest.TestCase):
         for expr in ('sum(rate(arc_requests_total{code="OK",method="Solve"}[1m]))',
                      'sum(rate(arc_requests_total{code="INVALID_ARGUMENT"}[1m]))',
                      "sum(rate(arc_ttt_steps_total[1m]))", "sum(rate(arc_generated_tokens_total[1m]))",
-                     'sum(rate(arc_phase_duration_seconds_count{phase="inference"}[1m]))'):
+                     'sum(rate(arc_phase_duration_seconds_count{phase="inference"}[1m]))',
+                     "sum(rate(arc_search_programs_total[1m]))",
+                     'sum(rate(arc_search_tasks_total{explained="true"}[1m]))',
+                     'sum(rate(arc_phase_duration_seconds_count{phase="search"}[1m]))'):
             (sample,) = self.query(expr)
             self.assertGreater(float(sample["value"][1]), 0, expr)
 

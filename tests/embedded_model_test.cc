@@ -50,12 +50,15 @@ class EmbeddedModelTest : public ::testing::Test {
   static const std::shared_ptr<const ArcModel>& model() { return *model_; }
 
   static SolveOptions Defaults() {
-    // What arc-solve uses with no option flag: the model's solve_options.json over the built-in.
+    // What arc-solve uses with no option flag (the model's solve_options.json over the built-in),
+    // for the TTT expert alone: these tests pin what the model and TTT do, not the search.
     absl::StatusOr<SolveOptions> model = LoadModelSolveOptions(kModelDir);
     EXPECT_TRUE(model.ok()) << model.status();
     absl::StatusOr<SolveOptions> o = SolveOptionsFromFlags(model.value_or(SolveOptions{}));
     EXPECT_TRUE(o.ok()) << o.status();
-    return o.value_or(SolveOptions{});
+    SolveOptions ttt = o.value_or(SolveOptions{});
+    ttt.experts = Experts::kTtt;
+    return ttt;
   }
 
   // Whether attempt 1 or 2 is the test output.

@@ -61,7 +61,7 @@ TEST(ResultJsonTest, WritesEveryFieldOfAHandBuiltResult) {
       R"("stopped_by_deadline":false,"ttt_skipped":false},"seconds":6.75,)"
       R"("tests":[{"attempts":[[[1,2]],[[3]]],)"
       R"("candidates":[{"expert":"ttt","grid":[[1,2]],"score":-1.5,"views":["s0/p0/identity","s0/p1/identity"],"votes":3},)"
-      R"j({"explained":1,"expert":"search","grid":[[3]],"program":"crop(x)","score":0.0,"views":["transpose"],"votes":0}],)j"
+      R"j({"expert":"search","explained":1,"grid":[[3]],"program":"crop(x)","score":0.0,"views":["transpose"],"votes":0}],)j"
       R"("correct":true,"invalid_outputs":1,"leave_out":1,"views":4},)"
       R"({"attempts":[[[5]],[[5]]],"candidates":[{"expert":"ttt","grid":[[5]],"score":0.0,"views":["s0/p0/identity"],"votes":2}],)"
       R"("correct":null,"invalid_outputs":0,"leave_out":0,"views":2}],)"
