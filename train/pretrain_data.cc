@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "core/data/augment.h"
 #include "core/data/status_macros.h"
-#include "train/range.h"
+#include "core/data/range_check.h"
 
 namespace arc {
 namespace {

@@ -12,7 +12,7 @@
 #include "core/model/tensor_io.h"
 #include "nlohmann/json.hpp"
 #include "train/length_batches.h"
-#include "train/range.h"
+#include "core/data/range_check.h"
 
 namespace arc {
 namespace {

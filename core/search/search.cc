@@ -7,34 +7,25 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/data/range_check.h"
+#include "core/data/status_macros.h"
 #include "core/search/enumerator.h"
 #include "core/search/task_view.h"
 
 namespace arc::search {
-namespace {
-
-absl::Status OutOfRange(const char* field, int64_t value, int64_t lo, int64_t hi) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", value, " is outside ", lo, "..", hi));
-}
-
-}  // namespace
 
 absl::Status SearchOptions::Validate() const {
-  if (max_depth < 1 || max_depth > 4) return OutOfRange("max_depth", max_depth, 1, 4);
-  if (max_nodes < 1 || max_nodes > 100'000'000)
-    return OutOfRange("max_nodes", max_nodes, 1, 100'000'000);
-  if (max_work < 1 || max_work > kMaxWorkLimit) return OutOfRange("max_work", max_work, 1, kMaxWorkLimit);
+  ARC_RETURN_IF_ERROR(CheckIntRange("max_depth", max_depth, 1, 4));
+  ARC_RETURN_IF_ERROR(CheckIntRange("max_nodes", max_nodes, 1, 100'000'000));
+  ARC_RETURN_IF_ERROR(CheckIntRange("max_work", max_work, 1, kMaxWorkLimit));
   if (time_budget <= absl::ZeroDuration() || time_budget > absl::Hours(1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("time_budget: ", absl::FormatDuration(time_budget), " is outside (0s, 1h]"));
   }
-  if (threads < 1 || threads > 64) return OutOfRange("threads", threads, 1, 64);
-  if (max_memory_bytes < (16ll << 20) || max_memory_bytes > (64ll << 30))
-    return OutOfRange("max_memory_bytes", max_memory_bytes, 16ll << 20, 64ll << 30);
-  if (max_stack_steps < 0 || max_stack_steps > 20)
-    return OutOfRange("max_stack_steps", max_stack_steps, 0, 20);
-  if (max_candidates < 1 || max_candidates > 10)
-    return OutOfRange("max_candidates", max_candidates, 1, 10);
+  ARC_RETURN_IF_ERROR(CheckIntRange("threads", threads, 1, 64));
+  ARC_RETURN_IF_ERROR(CheckIntRange("max_memory_bytes", max_memory_bytes, 16ll << 20, 64ll << 30));
+  ARC_RETURN_IF_ERROR(CheckIntRange("max_stack_steps", max_stack_steps, 0, 20));
+  ARC_RETURN_IF_ERROR(CheckIntRange("max_candidates", max_candidates, 1, 10));
   if (views.empty()) return absl::InvalidArgumentError("views: empty; name at least one view");
   for (const std::string& v : views) {
     const std::vector<std::string>& known = KnownViews();

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/data/range_check.h"
 #include "core/data/rng.h"
 #include "core/model/llama.h"
 #include "core/model/lora.h"
@@ -17,9 +18,7 @@ namespace arc {
 namespace {
 
 absl::Status Range(const char* field, double v, double lo, double hi) {
-  if (v >= lo && v <= hi) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("ttt option ", field, ": ", v, " is outside ", lo, "..", hi));
+  return CheckRange(absl::StrCat("ttt option ", field), v, lo, hi);
 }
 
 }  // namespace

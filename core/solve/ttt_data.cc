@@ -5,13 +5,15 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/data/range_check.h"
+#include "core/data/status_macros.h"
 
 namespace arc {
 namespace {
 
-absl::Status OutOfRange(const char* field, int64_t value, int64_t lo, int64_t hi) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("ttt data option ", field, ": ", value, " is outside ", lo, "..", hi));
+// OK, or INVALID_ARGUMENT "ttt data option <field>: <value> is outside <lo>..<hi>".
+absl::Status CheckOption(const char* field, int64_t value, int64_t lo, int64_t hi) {
+  return CheckIntRange(absl::StrCat("ttt data option ", field), value, lo, hi);
 }
 
 // Every sample of one leave-n level, in the order described in the header.
@@ -129,16 +131,13 @@ void CountAndFilter(std::vector<TttSample>& samples, const TttDataOptions& o,
 }  // namespace
 
 absl::Status ValidateTttDataOptions(const TttDataOptions& o) {
-  if (o.permute_n < 0 || o.permute_n > 8) return OutOfRange("permute_n", o.permute_n, 0, 8);
-  if (o.max_samples < 1 || o.max_samples > 100000) {
-    return OutOfRange("max_samples", o.max_samples, 1, 100000);
-  }
-  if (o.max_side < 1 || o.max_side > kArcMaxSide * 2) {
-    return OutOfRange("max_side", o.max_side, 1, kArcMaxSide * 2);
-  }
-  if (o.max_tokens < 1 || o.max_tokens > 1 << 20) return OutOfRange("max_tokens", o.max_tokens, 1, 1 << 20);
+  ARC_RETURN_IF_ERROR(CheckOption("permute_n", o.permute_n, 0, 8));
+  ARC_RETURN_IF_ERROR(CheckOption("max_samples", o.max_samples, 1, 100000));
+  ARC_RETURN_IF_ERROR(CheckOption("max_side", o.max_side, 1, kArcMaxSide * 2));
+  ARC_RETURN_IF_ERROR(CheckOption("max_tokens", o.max_tokens, 1, 1 << 20));
+  // Only negative totals are refused; the message states the range a caller should use.
   if (o.max_total_tokens < 0) {
-    return OutOfRange("max_total_tokens", o.max_total_tokens, 0, int64_t{1} << 40);
+    return CheckOption("max_total_tokens", o.max_total_tokens, 0, int64_t{1} << 40);
   }
   return absl::OkStatus();
 }
