@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/data/rng.h"
@@ -440,19 +441,23 @@ TEST_F(MarcFormatTest, ParseOutput) {
     EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument) << text;
     return std::string(g.status().message());
   };
-  EXPECT_EQ(error(""), "no grid");
-  EXPECT_EQ(error("hello"), "no grid");
-  EXPECT_EQ(error("[]"), "no grid");
-  EXPECT_EQ(error("[[]]"), "row 0 is empty");
-  EXPECT_EQ(error("[[1 2]\n [3]]#"), "row 1 has 1 cells, expected 2");
-  EXPECT_EQ(error("[[1 x]]#"), "cell value 'x'");
-  EXPECT_EQ(error("[[1 10]]#"), "cell value '10'");
-  EXPECT_EQ(error("[[1 2]"), "grid is not closed by ']'");
-  EXPECT_EQ(error("[[1 2"), "row 0 is not closed");
-  EXPECT_EQ(error("[[1 2]] and more"), "text after the grid: 'and more'");
-  EXPECT_EQ(error("[[1 2]]##"), "text after the grid: '#'");
-  EXPECT_EQ(error("[[1 2] 3]"), "expected '[' to start row 1, found '3]'");
-  EXPECT_EQ(error("[[1 [2]]"), "unexpected '[2]]' in row 0");
+  // {answer text, the refusal}
+  const std::vector<std::pair<std::string, std::string>> refusals = {
+      {"", "no grid"},
+      {"hello", "no grid"},
+      {"[]", "no grid"},
+      {"[[]]", "row 0 is empty"},
+      {"[[1 2]\n [3]]#", "row 1 has 1 cells, expected 2"},
+      {"[[1 x]]#", "cell value 'x'"},
+      {"[[1 10]]#", "cell value '10'"},
+      {"[[1 2]", "grid is not closed by ']'"},
+      {"[[1 2", "row 0 is not closed"},
+      {"[[1 2]] and more", "text after the grid: 'and more'"},
+      {"[[1 2]]##", "text after the grid: '#'"},
+      {"[[1 2] 3]", "expected '[' to start row 1, found '3]'"},
+      {"[[1 [2]]", "unexpected '[2]]' in row 0"},
+  };
+  for (const auto& [text, message] : refusals) EXPECT_EQ(error(text), message) << text;
   std::string tall = "[";
   for (int r = 0; r < 31; ++r) tall += "[1]";
   tall += "]";
