@@ -75,14 +75,9 @@ std::vector<float> AsF32(const SafetensorsFile& file, const std::string& name) {
   return out;
 }
 
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::TempDir(std::string("safetensors_") +
-                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  SafetensorsTest() : TempDirTest("safetensors_") {}
 
   // Writes `bytes` to a file in the test directory and opens it.
   absl::StatusOr<SafetensorsFile> OpenBytes(const std::string& bytes,
@@ -98,8 +93,6 @@ class SafetensorsTest : public ::testing::Test {
     EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument) << file.status();
     return std::string(file.status().message());
   }
-
-  std::string dir_;
 };
 
 // ---------------------------------------------------------------------------------------------
