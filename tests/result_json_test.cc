@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
+#include "tests/result_test_util.h"
 
 namespace arc {
 namespace {
@@ -15,16 +16,9 @@ Grid G(std::vector<std::vector<int>> rows) { return Grid::FromRows(rows).value()
 // Two test inputs: the first with two candidates (a TTT one, then a search answer with its program)
 // and its output known (attempt 2 right), the second with one candidate and its output unknown.
 SolveResult HandBuilt() {
-  SolveResult r;
-  r.task_id = "abc";
-  r.task_hash = "h1";
-  r.ttt = true;
-  r.data_stats = {1, 2, 3, 4, 5, 6, 7, 8};
-  r.train_stats = {9, 10, 2.5, 0.25, 11};
+  SolveResult r = testing::HandBuiltResultHeader();
   r.search = {true, false, 1234, 56, 2, false, false};
   r.seconds = {0.75, 0.5, 1.5, 2.5, 0.125};
-  r.prompt_tokens = 300;
-  r.generated_tokens = 40;
   TestResult t0;
   t0.candidates.push_back({G({{1, 2}}), 3, {"s0/p0/identity", "s0/p1/identity"}, -1.5, "ttt"});
   t0.candidates.push_back({G({{3}}), 0, {"transpose"}, 0, "search", "crop(x)", 1});

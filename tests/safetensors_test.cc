@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/casts.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/data/rng.h"
@@ -52,17 +53,9 @@ std::string Bytes(const std::vector<T>& values) {
   return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
 }
 
-uint32_t Bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
+uint32_t Bits(float f) { return absl::bit_cast<uint32_t>(f); }
 
-float FromBits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
+float FromBits(uint32_t u) { return absl::bit_cast<float>(u); }
 
 std::vector<float> AsF32(const SafetensorsFile& file, const std::string& name) {
   const TensorInfo* info = file.Find(name);
@@ -75,14 +68,9 @@ std::vector<float> AsF32(const SafetensorsFile& file, const std::string& name) {
   return out;
 }
 
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::TempDir(std::string("safetensors_") +
-                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  SafetensorsTest() : TempDirTest("safetensors_") {}
 
   // Writes `bytes` to a file in the test directory and opens it.
   absl::StatusOr<SafetensorsFile> OpenBytes(const std::string& bytes,
@@ -98,8 +86,6 @@ class SafetensorsTest : public ::testing::Test {
     EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument) << file.status();
     return std::string(file.status().message());
   }
-
-  std::string dir_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -706,6 +692,17 @@ class ShardedTest : public SafetensorsTest {
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
     return std::string(s.status().message());
   }
+  // Writes the kGoodMap index and returns how opening it went (after a test damaged a shard).
+  absl::Status OpenGoodIndex() {
+    WriteIndex(kGoodMap);
+    return ShardedSafetensors::OpenIndex(IndexPath()).status();
+  }
+  // An index error caused by shard 2: the index, the shard as named in it, then the shard file's
+  // own message.
+  std::string Shard2Error(const std::string& shard_message) const {
+    return absl::StrCat(IndexPath(), ": shard \"model-00002-of-00002.safetensors\": ",
+                        Path("model-00002-of-00002.safetensors"), shard_message);
+  }
 
   const std::vector<float> a_ = {3.0f, -1.0f};
   const std::string kGoodMap = R"({"a": "model-00001-of-00002.safetensors",
@@ -759,13 +756,9 @@ TEST_F(ShardedTest, EmptyDirectory) {
 TEST_F(ShardedTest, MissingShard) {
   WriteShards();
   fs::remove(Path("model-00002-of-00002.safetensors"));
-  WriteIndex(kGoodMap);
-  const absl::StatusOr<ShardedSafetensors> s = ShardedSafetensors::OpenIndex(IndexPath());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(s.status().message(),
-            absl::StrCat(IndexPath(), ": shard \"model-00002-of-00002.safetensors\": ",
-                         Path("model-00002-of-00002.safetensors"),
-                         ": cannot open: No such file or directory"));
+  const absl::Status s = OpenGoodIndex();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), Shard2Error(": cannot open: No such file or directory"));
 }
 
 TEST_F(ShardedTest, IndexErrors) {
@@ -827,13 +820,9 @@ TEST_F(ShardedTest, UnlistedTensorsAreServed) {
 TEST_F(ShardedTest, CorruptShardNamesIndexAndShard) {
   WriteShards();
   WriteBytes(Path("model-00002-of-00002.safetensors"), "short");
-  WriteIndex(kGoodMap);
-  const absl::StatusOr<ShardedSafetensors> s = ShardedSafetensors::OpenIndex(IndexPath());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.status().message(),
-            absl::StrCat(IndexPath(), ": shard \"model-00002-of-00002.safetensors\": ",
-                         Path("model-00002-of-00002.safetensors"),
-                         ": file is 5 bytes, too short for the 8-byte header length"));
+  const absl::Status s = OpenGoodIndex();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), Shard2Error(": file is 5 bytes, too short for the 8-byte header length"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -59,15 +59,9 @@ at::Tensor RandomFloats(Rng& rng, int64_t n) {
   return t;
 }
 
-class TensorIoTest : public ::testing::Test {
+class TensorIoTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::TempDir(std::string("tensor_io_") +
-                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string dir_;
+  TensorIoTest() : TempDirTest("tensor_io_") {}
 };
 
 TEST_F(TensorIoTest, RoundTripIsBitExact) {

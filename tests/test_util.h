@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "core/data/augment.h"
 #include "core/data/grid.h"
 #include "core/data/rng.h"
+#include "gtest/gtest.h"
 
 namespace arc {
 
@@ -48,6 +50,22 @@ inline std::string TempDir(const std::string& name) {
   std::filesystem::create_directories(dir);
   return dir.string();
 }
+
+// A fixture with a fresh directory per test, named after `prefix` and the test, removed after it.
+class TempDirTest : public ::testing::Test {
+ protected:
+  explicit TempDirTest(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override {
+    dir_ = TempDir(prefix_ + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  std::string dir_;
+
+ private:
+  std::string prefix_;
+};
 
 // A colour swap (1 <-> 2, others fixed) on random 3x3 grids of colours 0..2, the test output known.
 inline Task ColourSwapTask(int demonstrations, uint64_t seed) {
