@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/data/enum_names.h"
 
 namespace arc::client {
 namespace {
@@ -185,53 +186,36 @@ absl::StatusOr<SolveResult> SolveResultFromResponse(const v1::SolveResponse& res
   return out;
 }
 
-std::string JobStateName(v1::JobState state) {
-  switch (state) {
-    case v1::JOB_STATE_QUEUED:
-      return "queued";
-    case v1::JOB_STATE_RUNNING:
-      return "running";
-    case v1::JOB_STATE_SUCCEEDED:
-      return "succeeded";
-    case v1::JOB_STATE_FAILED:
-      return "failed";
-    case v1::JOB_STATE_CANCELLED:
-      return "cancelled";
-    default:
-      return "unspecified";
-  }
-}
+namespace {
+
+// Lower-case names for the CLI (--state filters, tables); proto enum names are accepted too.
+constexpr EnumName<v1::JobState> kJobStates[] = {
+    {v1::JOB_STATE_QUEUED, "queued"},       {v1::JOB_STATE_RUNNING, "running"},
+    {v1::JOB_STATE_SUCCEEDED, "succeeded"}, {v1::JOB_STATE_FAILED, "failed"},
+    {v1::JOB_STATE_CANCELLED, "cancelled"},
+};
+
+constexpr EnumName<v1::Phase> kPhases[] = {
+    {v1::PHASE_QUEUED, "queued"},       {v1::PHASE_TTT_DATA, "ttt_data"},
+    {v1::PHASE_TTT_TRAIN, "ttt_train"}, {v1::PHASE_INFERENCE, "inference"},
+    {v1::PHASE_SELECTION, "selection"}, {v1::PHASE_SEARCH, "search"},
+    {v1::PHASE_DONE, "done"},
+};
+
+}  // namespace
+
+std::string JobStateName(v1::JobState state) { return NameOf(kJobStates, state, "unspecified"); }
 
 absl::StatusOr<v1::JobState> ParseJobState(absl::string_view name) {
   const std::string lower = absl::AsciiStrToLower(name);
-  for (v1::JobState s : {v1::JOB_STATE_QUEUED, v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED,
-                         v1::JOB_STATE_FAILED, v1::JOB_STATE_CANCELLED}) {
-    if (lower == JobStateName(s) || name == v1::JobState_Name(s)) return s;
+  for (const EnumName<v1::JobState>& s : kJobStates) {
+    if (lower == s.name || name == v1::JobState_Name(s.value)) return s.value;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--state: \"", name, "\" is not one of queued, running, succeeded, failed, cancelled"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--state: \"", name, "\" is not one of ", NameList(kJobStates)));
 }
 
-std::string PhaseName(v1::Phase phase) {
-  switch (phase) {
-    case v1::PHASE_QUEUED:
-      return "queued";
-    case v1::PHASE_TTT_DATA:
-      return "ttt_data";
-    case v1::PHASE_TTT_TRAIN:
-      return "ttt_train";
-    case v1::PHASE_INFERENCE:
-      return "inference";
-    case v1::PHASE_SELECTION:
-      return "selection";
-    case v1::PHASE_SEARCH:
-      return "search";
-    case v1::PHASE_DONE:
-      return "done";
-    default:
-      return "unspecified";
-  }
-}
+std::string PhaseName(v1::Phase phase) { return NameOf(kPhases, phase, "unspecified"); }
 
 std::string StatusCodeName(int code) {
   static const char* const kNames[] = {"OK",

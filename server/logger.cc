@@ -2,15 +2,22 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/data/enum_names.h"
 
 namespace arc::server {
 namespace {
+
+constexpr EnumName<LogLevel> kLogLevels[] = {{LogLevel::kDebug, "debug"},
+                                             {LogLevel::kInfo, "info"},
+                                             {LogLevel::kWarning, "warning"},
+                                             {LogLevel::kError, "error"}};
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 
@@ -43,27 +50,13 @@ bool NeedsQuotes(absl::string_view v) {
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
   const std::string n = absl::AsciiStrToLower(name);
-  if (n == "debug") return LogLevel::kDebug;
-  if (n == "info") return LogLevel::kInfo;
-  if (n == "warning" || n == "warn") return LogLevel::kWarning;
-  if (n == "error") return LogLevel::kError;
+  if (n == "warn") return LogLevel::kWarning;  // an alias: accepted, never printed
+  if (std::optional<LogLevel> level = ValueOf(kLogLevels, n)) return *level;
   return absl::InvalidArgumentError(
-      absl::StrCat("log level: \"", name, "\" is not one of debug, info, warning, error"));
+      absl::StrCat("log level: \"", name, "\" is not one of ", NameList(kLogLevels)));
 }
 
-absl::string_view LogLevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarning:
-      return "warning";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "info";
-}
+absl::string_view LogLevelName(LogLevel level) { return NameOf(kLogLevels, level, "info"); }
 
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 LogLevel GetLogLevel() { return static_cast<LogLevel>(g_level.load()); }

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/data/enum_names.h"
 
 #ifdef ARC_SERVER_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -137,17 +138,13 @@ const std::vector<double>& Metrics::DurationBuckets() {
 }
 
 absl::string_view JobOutcomeName(JobOutcome outcome) {
-  switch (outcome) {
-    case JobOutcome::kSucceeded:
-      return "succeeded";
-    case JobOutcome::kFailed:
-      return "failed";
-    case JobOutcome::kCancelled:
-      return "cancelled";
-    case JobOutcome::kDeadlineExceeded:
-      return "deadline_exceeded";
-  }
-  return "failed";
+  static constexpr EnumName<JobOutcome> kNames[] = {
+      {JobOutcome::kSucceeded, "succeeded"},
+      {JobOutcome::kFailed, "failed"},
+      {JobOutcome::kCancelled, "cancelled"},
+      {JobOutcome::kDeadlineExceeded, "deadline_exceeded"},
+  };
+  return NameOf(kNames, outcome, "failed");
 }
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {

@@ -20,9 +20,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/data/enum_names.h"
 #include "core/data/file_util.h"
-#include "gen/generator.h"
 #include "core/data/task_io.h"
+#include "gen/generator.h"
 
 ABSL_FLAG(bool, list, false, "print the families and exit");
 ABSL_FLAG(std::string, family, "all",
@@ -49,15 +50,10 @@ int Fail(const absl::Status& s) {
 }
 
 const char* SizesName(SizePromise p) {
-  switch (p) {
-    case SizePromise::kAllGrids:
-      return "all grids";
-    case SizePromise::kInputs:
-      return "inputs";
-    case SizePromise::kOutputs:
-      return "outputs";
-  }
-  return "";
+  static constexpr EnumName<SizePromise> kNames[] = {{SizePromise::kAllGrids, "all grids"},
+                                                     {SizePromise::kInputs, "inputs"},
+                                                     {SizePromise::kOutputs, "outputs"}};
+  return NameOf(kNames, p, "");
 }
 
 int List() {

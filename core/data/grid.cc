@@ -57,23 +57,32 @@ std::string Grid::ToString() const {
   return s;
 }
 
+namespace {
+
+// Calls f on every grid of the task: demonstration inputs and outputs, test inputs, known outputs.
+template <typename F>
+void ForEachGrid(const Task& task, F&& f) {
+  for (const Example& e : task.train) {
+    f(e.input);
+    f(e.output);
+  }
+  for (const TestCase& t : task.test) {
+    f(t.input);
+    if (t.output) f(*t.output);
+  }
+}
+
+}  // namespace
+
 int Task::MaxRows() const {
   int m = 0;
-  for (const Example& e : train) m = std::max({m, e.input.rows(), e.output.rows()});
-  for (const TestCase& t : test) {
-    m = std::max(m, t.input.rows());
-    if (t.output) m = std::max(m, t.output->rows());
-  }
+  ForEachGrid(*this, [&m](const Grid& g) { m = std::max(m, g.rows()); });
   return m;
 }
 
 int Task::MaxCols() const {
   int m = 0;
-  for (const Example& e : train) m = std::max({m, e.input.cols(), e.output.cols()});
-  for (const TestCase& t : test) {
-    m = std::max(m, t.input.cols());
-    if (t.output) m = std::max(m, t.output->cols());
-  }
+  ForEachGrid(*this, [&m](const Grid& g) { m = std::max(m, g.cols()); });
   return m;
 }
 

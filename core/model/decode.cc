@@ -5,6 +5,7 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -140,6 +141,25 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
   return absl::OkStatus();
 }
 
+// Calls batch(start, end) for [start, end) = consecutive slices of [0, n) of at most
+// max_batch_size positions, in inference mode. is_cancelled is polled before every batch; a
+// libtorch exception becomes Internal("<what>: ...").
+template <typename Batch>
+absl::Status InBatches(size_t n, int64_t max_batch_size, const std::function<bool()>& is_cancelled,
+                       const char* cancelled_message, const char* what, Batch&& batch) {
+  try {
+    c10::InferenceMode inference;
+    for (size_t start = 0; start < n; start += max_batch_size) {
+      if (is_cancelled && is_cancelled()) return absl::CancelledError(cancelled_message);
+      const size_t end = std::min(n, start + static_cast<size_t>(max_batch_size));
+      ARC_RETURN_IF_ERROR(batch(start, end));
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(what, ": ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<DecodeResult>> GreedyDecode(
@@ -168,20 +188,12 @@ absl::StatusOr<std::vector<DecodeResult>> GreedyDecode(
 
   std::vector<DecodeResult> results(prompts.size());
   const std::vector<size_t> order = LongestFirst(lengths);
-  try {
-    c10::InferenceMode inference;
-    for (size_t start = 0; start < order.size(); start += options.max_batch_size) {
-      if (options.is_cancelled && options.is_cancelled()) {
-        return absl::CancelledError("decoding cancelled before a batch");
-      }
-      const size_t end =
-          std::min(order.size(), start + static_cast<size_t>(options.max_batch_size));
-      const std::vector<size_t> chunk(order.begin() + start, order.begin() + end);
-      ARC_RETURN_IF_ERROR(DecodeChunk(model, adapter, prompts, chunk, options, results));
-    }
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("decoding: ", e.what_without_backtrace()));
-  }
+  ARC_RETURN_IF_ERROR(
+      InBatches(order.size(), options.max_batch_size, options.is_cancelled,
+                "decoding cancelled before a batch", "decoding", [&](size_t start, size_t end) {
+                  const std::vector<size_t> chunk(order.begin() + start, order.begin() + end);
+                  return DecodeChunk(model, adapter, prompts, chunk, options, results);
+                }));
   return results;
 }
 
@@ -209,46 +221,40 @@ absl::StatusOr<std::vector<double>> ScoreContinuations(const LlamaForCausalLMImp
   std::vector<double> scores(requests.size(), 0.0);
   const std::vector<size_t> order = LongestFirst(lengths);
   const at::Device device = model.options().device;
-  try {
-    c10::InferenceMode inference;
-    for (size_t start = 0; start < order.size(); start += options.max_batch_size) {
-      if (options.is_cancelled && options.is_cancelled()) {
-        return absl::CancelledError("scoring cancelled");
-      }
-      const size_t end =
-          std::min(order.size(), start + static_cast<size_t>(options.max_batch_size));
-      const int64_t b = static_cast<int64_t>(end - start);
-      const int64_t t = lengths[order[start]];                                // longest first
-      at::Tensor tokens = at::full({b, t}, options.pad_token_id, at::kLong);  // (B, T) right-padded
-      std::vector<int64_t> rows, targets, owner;  // flat position b*T + p predicts targets[i]
-      for (int64_t r = 0; r < b; ++r) {
-        const ScoreRequest& req = requests[order[start + r]];
-        int64_t* row = tokens[r].data_ptr<int64_t>();
-        std::copy(req.prompt.begin(), req.prompt.end(), row);
-        std::copy(req.continuation.begin(), req.continuation.end(), row + req.prompt.size());
-        const int64_t p0 = static_cast<int64_t>(req.prompt.size());
-        for (size_t k = 0; k < req.continuation.size(); ++k) {
-          rows.push_back(r * t + p0 - 1 + static_cast<int64_t>(k));
-          targets.push_back(req.continuation[k]);
-          owner.push_back(static_cast<int64_t>(order[start + r]));
+  ARC_RETURN_IF_ERROR(InBatches(
+      order.size(), options.max_batch_size, options.is_cancelled, "scoring cancelled", "scoring",
+      [&](size_t start, size_t end) -> absl::Status {
+        const int64_t b = static_cast<int64_t>(end - start);
+        const int64_t t = lengths[order[start]];  // longest first
+        at::Tensor tokens =
+            at::full({b, t}, options.pad_token_id, at::kLong);  // (B, T) right-padded
+        std::vector<int64_t> rows, targets, owner;  // flat position b*T + p predicts targets[i]
+        for (int64_t r = 0; r < b; ++r) {
+          const ScoreRequest& req = requests[order[start + r]];
+          int64_t* row = tokens[r].data_ptr<int64_t>();
+          std::copy(req.prompt.begin(), req.prompt.end(), row);
+          std::copy(req.continuation.begin(), req.continuation.end(), row + req.prompt.size());
+          const int64_t p0 = static_cast<int64_t>(req.prompt.size());
+          for (size_t k = 0; k < req.continuation.size(); ++k) {
+            rows.push_back(r * t + p0 - 1 + static_cast<int64_t>(k));
+            targets.push_back(req.continuation[k]);
+            owner.push_back(static_cast<int64_t>(order[start + r]));
+          }
         }
-      }
-      if (rows.empty()) continue;
-      const at::Tensor hidden = model.Hidden(tokens.to(device), {}, adapter);  // (B, T, C)
-      const at::Tensor picked =
-          hidden.reshape({b * t, hidden.size(2)})
-              .index_select(0, at::tensor(rows, at::kLong).to(device));                // (N, C)
-      const at::Tensor logprobs = at::log_softmax(model.Logits(picked, adapter), -1);  // (N, V)
-      const at::Tensor chosen =
-          logprobs.gather(1, at::tensor(targets, at::kLong).to(device).unsqueeze(1))
-              .squeeze(1);  // (N)
-      const at::Tensor chosen_cpu = chosen.to(at::kCPU, at::kDouble);
-      const double* lp = chosen_cpu.data_ptr<double>();
-      for (size_t i = 0; i < owner.size(); ++i) scores[owner[i]] += lp[i];
-    }
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("scoring: ", e.what_without_backtrace()));
-  }
+        if (rows.empty()) return absl::OkStatus();
+        const at::Tensor hidden = model.Hidden(tokens.to(device), {}, adapter);  // (B, T, C)
+        const at::Tensor picked =
+            hidden.reshape({b * t, hidden.size(2)})
+                .index_select(0, at::tensor(rows, at::kLong).to(device));                // (N, C)
+        const at::Tensor logprobs = at::log_softmax(model.Logits(picked, adapter), -1);  // (N, V)
+        const at::Tensor chosen =
+            logprobs.gather(1, at::tensor(targets, at::kLong).to(device).unsqueeze(1))
+                .squeeze(1);  // (N)
+        const at::Tensor chosen_cpu = chosen.to(at::kCPU, at::kDouble);
+        const double* lp = chosen_cpu.data_ptr<double>();
+        for (size_t i = 0; i < owner.size(); ++i) scores[owner[i]] += lp[i];
+        return absl::OkStatus();
+      }));
   return scores;
 }
 

@@ -12,11 +12,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/data/enum_names.h"
 #include "core/data/file_util.h"
-#include "core/model/kv_cache.h"
-#include "core/model/lora.h"
 #include "core/data/rng.h"
 #include "core/data/status_macros.h"
+#include "core/model/kv_cache.h"
+#include "core/model/lora.h"
 #include "core/model/tensor_io.h"
 #include "nlohmann/json.hpp"
 
@@ -73,25 +74,14 @@ bool IsNormWeight(const std::string& name) {
 }  // namespace
 
 const char* ProjectionName(ProjectionKind kind) {
-  switch (kind) {
-    case ProjectionKind::kQ:
-      return "q_proj";
-    case ProjectionKind::kK:
-      return "k_proj";
-    case ProjectionKind::kV:
-      return "v_proj";
-    case ProjectionKind::kO:
-      return "o_proj";
-    case ProjectionKind::kGate:
-      return "gate_proj";
-    case ProjectionKind::kUp:
-      return "up_proj";
-    case ProjectionKind::kDown:
-      return "down_proj";
-    case ProjectionKind::kLmHead:
-      return "lm_head";
-  }
-  return "unknown";
+  // The module names of Hugging Face Llama checkpoints, which LoRA target lists also use.
+  static constexpr EnumName<ProjectionKind> kNames[] = {
+      {ProjectionKind::kQ, "q_proj"},       {ProjectionKind::kK, "k_proj"},
+      {ProjectionKind::kV, "v_proj"},       {ProjectionKind::kO, "o_proj"},
+      {ProjectionKind::kGate, "gate_proj"}, {ProjectionKind::kUp, "up_proj"},
+      {ProjectionKind::kDown, "down_proj"}, {ProjectionKind::kLmHead, "lm_head"},
+  };
+  return NameOf(kNames, kind, "unknown");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,6 +28,19 @@ auto Guarded(const std::string& what, F&& body) -> decltype(body()) {
   }
 }
 
+// The safetensors dtypes with a libtorch equivalent, one row per pair: ToScalarType and
+// FromScalarType both read it, so the two directions stay inverse.
+struct DTypePair {
+  DType dtype;
+  at::ScalarType scalar_type;
+};
+constexpr DTypePair kDTypePairs[] = {
+    {DType::kBool, at::kBool},  {DType::kU8, at::kByte},       {DType::kI8, at::kChar},
+    {DType::kI16, at::kShort},  {DType::kI32, at::kInt},       {DType::kI64, at::kLong},
+    {DType::kF16, at::kHalf},   {DType::kBF16, at::kBFloat16}, {DType::kF32, at::kFloat},
+    {DType::kF64, at::kDouble},
+};
+
 absl::Status CheckTargetDtype(std::optional<at::ScalarType> dtype) {
   if (dtype.has_value() && !at::isFloatingType(*dtype)) {
     return absl::InvalidArgumentError(
@@ -45,59 +58,19 @@ std::string Quote(const std::string& s) { return absl::StrCat("\"", s, "\""); }
 }  // namespace
 
 absl::StatusOr<at::ScalarType> ToScalarType(DType dtype) {
-  switch (dtype) {
-    case DType::kBool:
-      return at::kBool;
-    case DType::kU8:
-      return at::kByte;
-    case DType::kI8:
-      return at::kChar;
-    case DType::kI16:
-      return at::kShort;
-    case DType::kI32:
-      return at::kInt;
-    case DType::kI64:
-      return at::kLong;
-    case DType::kF16:
-      return at::kHalf;
-    case DType::kBF16:
-      return at::kBFloat16;
-    case DType::kF32:
-      return at::kFloat;
-    case DType::kF64:
-      return at::kDouble;
-    default:
-      return absl::UnimplementedError(
-          absl::StrCat("dtype ", DTypeName(dtype), " has no libtorch equivalent"));
+  for (const DTypePair& p : kDTypePairs) {
+    if (p.dtype == dtype) return p.scalar_type;
   }
+  return absl::UnimplementedError(
+      absl::StrCat("dtype ", DTypeName(dtype), " has no libtorch equivalent"));
 }
 
 absl::StatusOr<DType> FromScalarType(at::ScalarType type) {
-  switch (type) {
-    case at::kBool:
-      return DType::kBool;
-    case at::kByte:
-      return DType::kU8;
-    case at::kChar:
-      return DType::kI8;
-    case at::kShort:
-      return DType::kI16;
-    case at::kInt:
-      return DType::kI32;
-    case at::kLong:
-      return DType::kI64;
-    case at::kHalf:
-      return DType::kF16;
-    case at::kBFloat16:
-      return DType::kBF16;
-    case at::kFloat:
-      return DType::kF32;
-    case at::kDouble:
-      return DType::kF64;
-    default:
-      return absl::UnimplementedError(
-          absl::StrCat("libtorch dtype ", c10::toString(type), " has no safetensors equivalent"));
+  for (const DTypePair& p : kDTypePairs) {
+    if (p.scalar_type == type) return p.dtype;
   }
+  return absl::UnimplementedError(
+      absl::StrCat("libtorch dtype ", c10::toString(type), " has no safetensors equivalent"));
 }
 
 absl::StatusOr<at::Tensor> ReadTensor(const ShardedSafetensors& file, absl::string_view name,

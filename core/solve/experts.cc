@@ -1,10 +1,12 @@
 #include "core/solve/experts.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/data/enum_names.h"
 
 namespace arc {
 namespace {
@@ -23,26 +25,17 @@ Candidate FromSearch(const search::SearchCandidate& answer) {
   return c;
 }
 
+constexpr EnumName<Experts> kExperts[] = {
+    {Experts::kBoth, "both"}, {Experts::kSearch, "search"}, {Experts::kTtt, "ttt"}};
+
 }  // namespace
 
-std::string_view ExpertsName(Experts experts) {
-  switch (experts) {
-    case Experts::kBoth:
-      return "both";
-    case Experts::kSearch:
-      return "search";
-    case Experts::kTtt:
-      return "ttt";
-  }
-  return "both";
-}
+std::string_view ExpertsName(Experts experts) { return NameOf(kExperts, experts, "both"); }
 
 absl::StatusOr<Experts> ParseExperts(std::string_view name) {
-  for (Experts e : {Experts::kBoth, Experts::kSearch, Experts::kTtt}) {
-    if (name == ExpertsName(e)) return e;
-  }
+  if (std::optional<Experts> e = ValueOf(kExperts, name)) return *e;
   return absl::InvalidArgumentError(
-      absl::StrCat("experts: \"", std::string(name), "\" is not one of both, search, ttt"));
+      absl::StrCat("experts: \"", std::string(name), "\" is not one of ", NameList(kExperts)));
 }
 
 bool UsesSearch(Experts experts) { return experts != Experts::kTtt; }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/data/enum_names.h"
 #include "core/data/file_util.h"
 #include "core/data/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -172,6 +174,13 @@ absl::StatusOr<OptionValue> ValueFromJson(const SolveOptionSpec& spec, const nlo
   return Invalid(path, expected);
 }
 
+constexpr EnumName<SelectionMode> kSelectionModes[] = {
+    {SelectionMode::kVote, "vote"},
+    {SelectionMode::kMajority, "majority"},
+    {SelectionMode::kPoe, "poe"},
+    {SelectionMode::kVotesThenPoe, "votes_then_poe"},
+};
+
 }  // namespace
 
 LoraConfig DefaultTttLora() {
@@ -183,24 +192,12 @@ LoraConfig DefaultTttLora() {
   return c;
 }
 
-std::string_view SelectionModeName(SelectionMode mode) {
-  switch (mode) {
-    case SelectionMode::kVote: return "vote";
-    case SelectionMode::kMajority: return "majority";
-    case SelectionMode::kPoe: return "poe";
-    case SelectionMode::kVotesThenPoe: return "votes_then_poe";
-  }
-  return "";
-}
+std::string_view SelectionModeName(SelectionMode mode) { return NameOf(kSelectionModes, mode, ""); }
 
 absl::StatusOr<SelectionMode> ParseSelectionMode(std::string_view name) {
-  for (SelectionMode m : {SelectionMode::kVote, SelectionMode::kMajority, SelectionMode::kPoe,
-                          SelectionMode::kVotesThenPoe}) {
-    if (SelectionModeName(m) == name) return m;
-  }
+  if (std::optional<SelectionMode> m = ValueOf(kSelectionModes, name)) return *m;
   return absl::InvalidArgumentError(absl::StrCat("selection mode: \"", std::string(name),
-                                                 "\" is not one of vote, majority, poe, "
-                                                 "votes_then_poe"));
+                                                 "\" is not one of ", NameList(kSelectionModes)));
 }
 
 const std::vector<SolveOption>& SolveOptionTable() {
