@@ -79,29 +79,25 @@ absl::StatusOr<double> ParseDouble(const std::string& flag, const std::string& v
 }
 
 // Helpers that build setters for the common shapes.
-Setter IntInto(const std::string& flag, std::function<void(CliOptions&, int)> put) {
-  return [flag, put](CliOptions& o, const std::string& v) -> absl::Status {
-    absl::StatusOr<int> x = ParseInt(flag, v);
+template <typename T>
+Setter ParsedInto(const std::string& flag,
+                  absl::StatusOr<T> (*parse)(const std::string& flag, const std::string& v),
+                  std::function<void(CliOptions&, T)> put) {
+  return [flag, parse, put](CliOptions& o, const std::string& v) -> absl::Status {
+    absl::StatusOr<T> x = parse(flag, v);
     if (!x.ok()) return x.status();
     put(o, *x);
     return absl::OkStatus();
   };
+}
+Setter IntInto(const std::string& flag, std::function<void(CliOptions&, int)> put) {
+  return ParsedInto<int>(flag, ParseInt, std::move(put));
 }
 Setter DoubleInto(const std::string& flag, std::function<void(CliOptions&, double)> put) {
-  return [flag, put](CliOptions& o, const std::string& v) -> absl::Status {
-    absl::StatusOr<double> x = ParseDouble(flag, v);
-    if (!x.ok()) return x.status();
-    put(o, *x);
-    return absl::OkStatus();
-  };
+  return ParsedInto<double>(flag, ParseDouble, std::move(put));
 }
 Setter BoolInto(const std::string& flag, std::function<void(CliOptions&, bool)> put) {
-  return [flag, put](CliOptions& o, const std::string& v) -> absl::Status {
-    absl::StatusOr<bool> x = ParseBool(flag, v);
-    if (!x.ok()) return x.status();
-    put(o, *x);
-    return absl::OkStatus();
-  };
+  return ParsedInto<bool>(flag, ParseBool, std::move(put));
 }
 template <typename Enum>
 Setter EnumInto(const std::string& flag, std::vector<std::pair<std::string, Enum>> names,

@@ -118,6 +118,23 @@ std::string RpcError(const std::string& what, const grpc::Status& status, int at
   return s;
 }
 
+namespace {
+
+// One unary RPC through the connection's retries, before the --deadline. False after printing
+// `arc-client: <what> failed: ...` (with the attempts) on stderr: the command exits kExitFailure.
+template <typename Rpc>
+bool CallOrReport(const CliOptions& options, Connection& connection, Terminal& term,
+                  const std::string& what, Rpc&& rpc) {
+  int attempts = 0;
+  const grpc::Status status =
+      connection.Call(CallDeadline(options), std::forward<Rpc>(rpc), &attempts);
+  if (status.ok()) return true;
+  term.err << RpcError(what, status, attempts) << "\n";
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<TaskRequest> BuildTaskRequest(const CliOptions& options, const std::string& path) {
   TaskRequest out;
   v1::SolveRequest& req = out.request;
@@ -167,16 +184,10 @@ int RunSolve(const CliOptions& options, Connection& connection, Terminal& term) 
     return FinishStream(options, "SolveStream", status, result, job_error, task, term);
   }
   v1::SolveResponse response;
-  int attempts = 0;
-  const grpc::Status status = connection.Call(
-      CallDeadline(options),
-      [&](grpc::ClientContext& ctx) {
+  if (!CallOrReport(options, connection, term, "Solve", [&](grpc::ClientContext& ctx) {
         response.Clear();
         return connection.solver().Solve(&ctx, tr->request, &response);
-      },
-      &attempts);
-  if (!status.ok()) {
-    term.err << RpcError("Solve", status, attempts) << "\n";
+      })) {
     return kExitFailure;
   }
   return PrintResult(options, response, task, term);
@@ -189,15 +200,9 @@ int RunSubmit(const CliOptions& options, Connection& connection, Terminal& term)
     return kExitUsage;
   }
   v1::Job job;
-  int attempts = 0;
-  const grpc::Status status = connection.Call(
-      CallDeadline(options),
-      [&](grpc::ClientContext& ctx) {
+  if (!CallOrReport(options, connection, term, "SubmitTask", [&](grpc::ClientContext& ctx) {
         return connection.solver().SubmitTask(&ctx, tr->request, &job);
-      },
-      &attempts);
-  if (!status.ok()) {
-    term.err << RpcError("SubmitTask", status, attempts) << "\n";
+      })) {
     return kExitFailure;
   }
   term.out << (options.json ? ToJson(job) + "\n" : FormatJob(job));
@@ -208,13 +213,9 @@ int RunGet(const CliOptions& options, Connection& connection, Terminal& term) {
   v1::GetJobRequest req;
   req.set_job_id(options.args[0]);
   v1::Job job;
-  int attempts = 0;
-  const grpc::Status status = connection.Call(
-      CallDeadline(options),
-      [&](grpc::ClientContext& ctx) { return connection.solver().GetJob(&ctx, req, &job); },
-      &attempts);
-  if (!status.ok()) {
-    term.err << RpcError("GetJob", status, attempts) << "\n";
+  if (!CallOrReport(options, connection, term, "GetJob", [&](grpc::ClientContext& ctx) {
+        return connection.solver().GetJob(&ctx, req, &job);
+      })) {
     return kExitFailure;
   }
   if (options.json) {
@@ -244,13 +245,9 @@ int RunCancel(const CliOptions& options, Connection& connection, Terminal& term)
   v1::CancelJobRequest req;
   req.set_job_id(options.args[0]);
   v1::Job job;
-  int attempts = 0;
-  const grpc::Status status = connection.Call(
-      CallDeadline(options),
-      [&](grpc::ClientContext& ctx) { return connection.solver().CancelJob(&ctx, req, &job); },
-      &attempts);
-  if (!status.ok()) {
-    term.err << RpcError("CancelJob", status, attempts) << "\n";
+  if (!CallOrReport(options, connection, term, "CancelJob", [&](grpc::ClientContext& ctx) {
+        return connection.solver().CancelJob(&ctx, req, &job);
+      })) {
     return kExitFailure;
   }
   term.out << (options.json ? ToJson(job) + "\n" : FormatJob(job));
@@ -262,13 +259,9 @@ int RunList(const CliOptions& options, Connection& connection, Terminal& term) {
   req.set_state(options.state);
   req.set_limit(options.limit);
   v1::ListJobsResponse resp;
-  int attempts = 0;
-  const grpc::Status status = connection.Call(
-      CallDeadline(options),
-      [&](grpc::ClientContext& ctx) { return connection.solver().ListJobs(&ctx, req, &resp); },
-      &attempts);
-  if (!status.ok()) {
-    term.err << RpcError("ListJobs", status, attempts) << "\n";
+  if (!CallOrReport(options, connection, term, "ListJobs", [&](grpc::ClientContext& ctx) {
+        return connection.solver().ListJobs(&ctx, req, &resp);
+      })) {
     return kExitFailure;
   }
   term.out << (options.json ? ToJson(resp) + "\n" : FormatJobList(resp));
@@ -278,13 +271,9 @@ int RunList(const CliOptions& options, Connection& connection, Terminal& term) {
 int RunInfo(const CliOptions& options, Connection& connection, Terminal& term) {
   v1::GetServerInfoRequest req;
   v1::ServerInfo info;
-  int attempts = 0;
-  const grpc::Status status = connection.Call(
-      CallDeadline(options),
-      [&](grpc::ClientContext& ctx) { return connection.solver().GetServerInfo(&ctx, req, &info); },
-      &attempts);
-  if (!status.ok()) {
-    term.err << RpcError("GetServerInfo", status, attempts) << "\n";
+  if (!CallOrReport(options, connection, term, "GetServerInfo", [&](grpc::ClientContext& ctx) {
+        return connection.solver().GetServerInfo(&ctx, req, &info);
+      })) {
     return kExitFailure;
   }
   term.out << (options.json ? ToJson(info) + "\n" : FormatServerInfo(info));
@@ -295,14 +284,10 @@ int RunHealth(const CliOptions& options, Connection& connection, Terminal& term)
   grpc::health::v1::HealthCheckRequest req;
   req.set_service(options.service);
   grpc::health::v1::HealthCheckResponse resp;
-  int attempts = 0;
   // A server that is not serving answers the check, so only transport failures are retried.
-  const grpc::Status status = connection.Call(
-      CallDeadline(options),
-      [&](grpc::ClientContext& ctx) { return connection.health().Check(&ctx, req, &resp); },
-      &attempts);
-  if (!status.ok()) {
-    term.err << RpcError("health Check", status, attempts) << "\n";
+  if (!CallOrReport(options, connection, term, "health Check", [&](grpc::ClientContext& ctx) {
+        return connection.health().Check(&ctx, req, &resp);
+      })) {
     return kExitFailure;
   }
   term.out << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";

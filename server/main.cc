@@ -14,13 +14,8 @@
 #include <iostream>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -153,23 +148,13 @@ int Run() {
 }  // namespace arc::server
 
 int main(int argc, char** argv) {
-  // --help lists the flags of this file and the shared solve flags (absl's default looks for a file
-  // named after the binary).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "server/main.cc") || absl::EndsWith(file, "tools/flags/solve_flags.cc");
-  };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  const bool flags_only = arc::ParseFlagsOnlyCommandLine(
+      argc, argv, "arc-server", "server/main.cc",
       "arc-server --model DIR [--address HOST:PORT] [--metrics_address HOST:PORT] "
       "[--device cpu|cuda[:N]] [--workers N] [options]; SIGTERM drains and exits 0. Request "
       "defaults: built-in (shown below) < the model's solve_options.json < solve flags given < "
       "the request (docs/SOLVE_OPTIONS.md)");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  if (rest.size() > 1) {
-    std::cerr << "arc-server: unexpected argument \"" << rest[1] << "\" (flags only; see --help)\n";
-    return 2;
-  }
+  if (!flags_only) return 2;
   arc::ApplyProcessFlags();
   return arc::server::Run();
 }

@@ -51,6 +51,12 @@ class ReactorLink final : public JobWatcher {
     absl::MutexLock lock(&mu_);
     reactor_ = nullptr;
   }
+  // A reactor's OnDone, before it deletes itself: cut first, because the manager may still deliver
+  // an event until Unwatch returns.
+  void Disconnect(JobManager& jobs, const std::shared_ptr<Job>& job) {
+    Cut();
+    jobs.Unwatch(job, this);
+  }
 
  private:
   absl::Mutex mu_;
@@ -92,10 +98,7 @@ class SolveReactor final : public grpc::ServerUnaryReactor {
   }
 
   void OnDone() override {
-    if (link_) {
-      link_->Cut();
-      service_->jobs().Unwatch(job_, link_.get());
-    }
+    if (link_) link_->Disconnect(service_->jobs(), job_);
     delete this;
   }
 
@@ -163,10 +166,7 @@ class EventStreamReactor : public grpc::ServerWriteReactor<v1::SolveEvent> {
   }
 
   void OnDone() override {
-    if (link_) {
-      link_->Cut();
-      service_->jobs().Unwatch(job_, link_.get());
-    }
+    if (link_) link_->Disconnect(service_->jobs(), job_);
     delete this;
   }
 

@@ -17,10 +17,6 @@
 #include <ATen/Parallel.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -103,19 +99,10 @@ int Run() {
 }  // namespace arc
 
 int main(int argc, char** argv) {
-  // --help lists this file's flags and the shared solve flags.
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "tools/arc_solve.cc") || absl::EndsWith(file, "tools/flags/solve_flags.cc");
-  };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  const bool flags_only = arc::ParseFlagsOnlyCommandLine(
+      argc, argv, "arc-solve", "tools/arc_solve.cc",
       "arc-solve [--model DIR (default models/default)] --tasks PATH [--solutions FILE] [--out FILE] [--report FILE] [options]");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  if (rest.size() > 1) {
-    std::cerr << "arc-solve: unexpected argument \"" << rest[1] << "\" (flags only; see --help)\n";
-    return 2;
-  }
+  if (!flags_only) return 2;
   arc::ApplyProcessFlags();
   return arc::Run();
 }

@@ -25,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -79,6 +80,23 @@ constexpr char kUsage[] =
 int Fail(const absl::Status& s) {
   std::cerr << "arc-tasks: " << s << "\n";
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+// The end of `baseline` and `search`: writes the submission to --out (when given), then scores it
+// when every test output is known. nullopt when some output is unknown: there is nothing to score.
+absl::StatusOr<std::optional<ScoreReport>> WriteAndScore(const Submission& submission,
+                                                         const std::vector<Task>& tasks) {
+  if (const std::string out = absl::GetFlag(FLAGS_out); !out.empty()) {
+    if (absl::Status s = WriteSubmissionFile(out, submission); !s.ok()) return s;
+    std::cout << "submission written to " << out << "\n";
+  }
+  bool all_known = true;
+  for (const Task& t : tasks)
+    for (const TestCase& tc : t.test) all_known = all_known && tc.output.has_value();
+  if (!all_known) return std::nullopt;
+  absl::StatusOr<ScoreReport> report = ScoreSubmission(submission, tasks);
+  if (!report.ok()) return report.status();
+  return std::move(*report);
 }
 
 int Check(const std::vector<Task>& tasks) {
@@ -164,16 +182,10 @@ int Baseline(const std::vector<Task>& tasks) {
   }
   std::cout << absl::StrFormat("%d of %d tasks explained by a dihedral/colour rule\n", explained,
                                tasks.size());
-  if (const std::string out = absl::GetFlag(FLAGS_out); !out.empty()) {
-    if (absl::Status s = WriteSubmissionFile(out, submission); !s.ok()) return Fail(s);
-    std::cout << "submission written to " << out << "\n";
-  }
-  bool all_known = true;
-  for (const Task& t : tasks)
-    for (const TestCase& tc : t.test) all_known = all_known && tc.output.has_value();
-  if (!all_known) return 0;
-  absl::StatusOr<ScoreReport> report = ScoreSubmission(submission, tasks);
-  if (!report.ok()) return Fail(report.status());
+  absl::StatusOr<std::optional<ScoreReport>> scored = WriteAndScore(submission, tasks);
+  if (!scored.ok()) return Fail(scored.status());
+  const std::optional<ScoreReport>& report = *scored;
+  if (!report) return 0;
   std::cout << absl::StrFormat(
       "pass@2 %.4f (all-or-nothing), %.4f (fractional); per prediction %d/%d = %.4f\n",
       report->pass2_all_or_nothing, report->pass2_fractional, report->num_correct_inputs,
@@ -310,16 +322,10 @@ int Search(std::vector<Task> tasks, const std::string& path) {
       tasks.size(), explained, total_seconds / tasks.size(), max_seconds,
       total_cpu / tasks.size(), total_cpu > 0 ? programs / total_cpu : 0.0,
       total_cpu > 0 ? work / total_cpu / 1e6 : 0.0, peak_bytes / 1e6, deadline_stops);
-  if (const std::string out = absl::GetFlag(FLAGS_out); !out.empty()) {
-    if (absl::Status s = WriteSubmissionFile(out, submission); !s.ok()) return Fail(s);
-    std::cout << "submission written to " << out << "\n";
-  }
-  bool all_known = true;
-  for (const Task& t : tasks)
-    for (const TestCase& tc : t.test) all_known = all_known && tc.output.has_value();
-  if (!all_known) return 0;
-  absl::StatusOr<ScoreReport> report = ScoreSubmission(submission, tasks);
-  if (!report.ok()) return Fail(report.status());
+  absl::StatusOr<std::optional<ScoreReport>> scored = WriteAndScore(submission, tasks);
+  if (!scored.ok()) return Fail(scored.status());
+  const std::optional<ScoreReport>& report = *scored;
+  if (!report) return 0;
   std::cout << absl::StrFormat(
       "pass@2 %d/%d tasks = %.4f (all-or-nothing), %.4f (fractional)\n",
       static_cast<int>(report->pass2_all_or_nothing * report->num_tasks + 0.5), report->num_tasks,

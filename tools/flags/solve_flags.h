@@ -14,6 +14,7 @@
 #define ARC_TOOLS_FLAGS_SOLVE_FLAGS_H_
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/solve/options.h"
 
 namespace arc {
@@ -27,6 +28,14 @@ absl::StatusOr<SolveOptions> SolveOptionsFromFlags(const SolveOptions& base);
 // Applies the process-wide flags (--keep_freed_memory, see tools/flags/heap.h). Call once after
 // absl::ParseCommandLine, before any worker threads start.
 void ApplyProcessFlags();
+
+// The command-line start of arc-solve and arc-server, which take flags only: `--help` lists the
+// flags defined in the file whose path ends in `main_file` (absl's default looks for a file named
+// after the binary) and the shared solve flags; `usage` is the program usage message. Parses the
+// command line and returns true, or prints `<program>: unexpected argument "..."` on stderr and
+// returns false when a positional argument was given (exit with status 2 then).
+bool ParseFlagsOnlyCommandLine(int argc, char** argv, absl::string_view program,
+                               absl::string_view main_file, absl::string_view usage);
 
 }  // namespace arc
 
