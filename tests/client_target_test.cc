@@ -1,4 +1,5 @@
 // --server target parsing and the load-balancing service config.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,50 +10,39 @@
 namespace arc::client {
 namespace {
 
-TEST(ClientTargetTest, SingleHostPort) {
-  absl::StatusOr<ChannelTarget> t = ParseTarget("localhost:50051");
-  ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->address, "localhost:50051");
-  EXPECT_FALSE(t->round_robin);
-  EXPECT_EQ(t->num_endpoints, 1);
-  EXPECT_EQ(ServiceConfigJson(*t), "");
-}
+// Accepted --server values and what they become; a field left empty is not checked for that row.
+struct Accepted {
+  std::string server;
+  std::string address;
+  bool round_robin;
+  std::optional<int> endpoints;
+  std::optional<std::string> service_config;
+};
 
-TEST(ClientTargetTest, Ipv4ListBecomesIpv4UriWithRoundRobin) {
-  absl::StatusOr<ChannelTarget> t = ParseTarget("127.0.0.1:5001, 127.0.0.1:5002");
-  ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->address, "ipv4:127.0.0.1:5001,127.0.0.1:5002");
-  EXPECT_TRUE(t->round_robin);
-  EXPECT_EQ(t->num_endpoints, 2);
-  EXPECT_EQ(ServiceConfigJson(*t), R"({"loadBalancingConfig":[{"round_robin":{}}]})");
-}
-
-TEST(ClientTargetTest, Ipv6List) {
-  absl::StatusOr<ChannelTarget> t = ParseTarget("[::1]:5001,[::1]:5002");
-  ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->address, "ipv6:[::1]:5001,[::1]:5002");
-  EXPECT_TRUE(t->round_robin);
-}
-
-TEST(ClientTargetTest, DnsNameBalances) {
-  absl::StatusOr<ChannelTarget> t = ParseTarget("dns:///arc-server.default.svc:50051");
-  ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->address, "dns:///arc-server.default.svc:50051");
-  EXPECT_TRUE(t->round_robin);
-  t = ParseTarget("dns://8.8.8.8/arc:1");
-  ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->address, "dns://8.8.8.8/arc:1");
-}
-
-TEST(ClientTargetTest, SchemesPassThrough) {
-  absl::StatusOr<ChannelTarget> t = ParseTarget("ipv4:10.0.0.1:1,10.0.0.2:1");
-  ASSERT_TRUE(t.ok());
-  EXPECT_EQ(t->address, "ipv4:10.0.0.1:1,10.0.0.2:1");
-  EXPECT_TRUE(t->round_robin);
-  EXPECT_EQ(t->num_endpoints, 2);
-  t = ParseTarget("unix:/tmp/arc.sock");
-  ASSERT_TRUE(t.ok());
-  EXPECT_FALSE(t->round_robin);
+TEST(ClientTargetTest, AcceptedTargets) {
+  const std::vector<Accepted> rows = {
+      // A single host:port: no balancing.
+      {"localhost:50051", "localhost:50051", false, 1, ""},
+      // A list of IPv4 endpoints becomes an ipv4: URI with round robin.
+      {"127.0.0.1:5001, 127.0.0.1:5002", "ipv4:127.0.0.1:5001,127.0.0.1:5002", true, 2,
+       R"({"loadBalancingConfig":[{"round_robin":{}}]})"},
+      {"[::1]:5001,[::1]:5002", "ipv6:[::1]:5001,[::1]:5002", true, std::nullopt, std::nullopt},
+      // A DNS name balances over what it resolves to.
+      {"dns:///arc-server.default.svc:50051", "dns:///arc-server.default.svc:50051", true,
+       std::nullopt, std::nullopt},
+      {"dns://8.8.8.8/arc:1", "dns://8.8.8.8/arc:1", true, std::nullopt, std::nullopt},
+      // Other schemes pass through.
+      {"ipv4:10.0.0.1:1,10.0.0.2:1", "ipv4:10.0.0.1:1,10.0.0.2:1", true, 2, std::nullopt},
+      {"unix:/tmp/arc.sock", "unix:/tmp/arc.sock", false, std::nullopt, std::nullopt},
+  };
+  for (const Accepted& row : rows) {
+    absl::StatusOr<ChannelTarget> t = ParseTarget(row.server);
+    ASSERT_TRUE(t.ok()) << row.server << ": " << t.status();
+    EXPECT_EQ(t->address, row.address) << row.server;
+    EXPECT_EQ(t->round_robin, row.round_robin) << row.server;
+    if (row.endpoints) EXPECT_EQ(t->num_endpoints, *row.endpoints) << row.server;
+    if (row.service_config) EXPECT_EQ(ServiceConfigJson(*t), *row.service_config) << row.server;
+  }
 }
 
 TEST(ClientTargetTest, Errors) {

@@ -5,6 +5,7 @@
 // against the table in client_cli_test, which links the client instead of core/solve.)
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -292,44 +293,33 @@ TEST(OptionTableTest, ProtoFieldsMatchTheTable) {
     in_table.insert(s.proto);
     const FieldDescriptor* f = ProtoField(s.proto);
     ASSERT_NE(f, nullptr) << s.name << ": no field " << s.proto;
-    switch (s.kind) {
-      case OptionKind::kBool:
-        EXPECT_EQ(f->cpp_type(), FieldDescriptor::CPPTYPE_BOOL) << s.name;
-        EXPECT_TRUE(f->has_presence()) << s.name;
-        break;
-      case OptionKind::kInt:
-        EXPECT_EQ(f->cpp_type(), FieldDescriptor::CPPTYPE_INT32) << s.name;
-        EXPECT_TRUE(f->has_presence()) << s.name;
-        // The whole range fits the field.
-        EXPECT_LE(s.hi, 2147483647.0) << s.name;
-        break;
-      case OptionKind::kUint:
-        EXPECT_EQ(f->cpp_type(), FieldDescriptor::CPPTYPE_UINT64) << s.name;
-        EXPECT_TRUE(f->has_presence()) << s.name;
-        break;
-      case OptionKind::kDouble:
-        EXPECT_EQ(f->cpp_type(), FieldDescriptor::CPPTYPE_DOUBLE) << s.name;
-        EXPECT_TRUE(f->has_presence()) << s.name;
-        break;
-      case OptionKind::kChoice: {
-        ASSERT_EQ(f->cpp_type(), FieldDescriptor::CPPTYPE_ENUM) << s.name;
-        // The enum's values are exactly UNSPECIFIED and the choices.
-        const std::string prefix = ProtoEnumPrefix(f->enum_type()->name());
-        std::set<std::string> values, choices = {prefix + "UNSPECIFIED"};
-        for (int i = 0; i < f->enum_type()->value_count(); ++i) {
-          values.insert(f->enum_type()->value(i)->name());
-        }
-        for (absl::string_view c : absl::StrSplit(s.choices, ',')) {
-          choices.insert(prefix + absl::AsciiStrToUpper(c));
-        }
-        EXPECT_EQ(values, choices) << s.name;
-        EXPECT_EQ(f->enum_type()->FindValueByNumber(0)->name(), prefix + "UNSPECIFIED");
-        break;
+    // Scalar kinds map to one proto type each, always `optional` (presence tells "unset").
+    const std::map<OptionKind, FieldDescriptor::CppType> scalar_types = {
+        {OptionKind::kBool, FieldDescriptor::CPPTYPE_BOOL},
+        {OptionKind::kInt, FieldDescriptor::CPPTYPE_INT32},
+        {OptionKind::kUint, FieldDescriptor::CPPTYPE_UINT64},
+        {OptionKind::kDouble, FieldDescriptor::CPPTYPE_DOUBLE}};
+    if (auto scalar = scalar_types.find(s.kind); scalar != scalar_types.end()) {
+      EXPECT_EQ(f->cpp_type(), scalar->second) << s.name;
+      EXPECT_TRUE(f->has_presence()) << s.name;
+      // An Int's whole range fits the field.
+      if (s.kind == OptionKind::kInt) EXPECT_LE(s.hi, 2147483647.0) << s.name;
+    } else if (s.kind == OptionKind::kChoice) {
+      ASSERT_EQ(f->cpp_type(), FieldDescriptor::CPPTYPE_ENUM) << s.name;
+      // The enum's values are exactly UNSPECIFIED and the choices.
+      const std::string prefix = ProtoEnumPrefix(f->enum_type()->name());
+      std::set<std::string> values, choices = {prefix + "UNSPECIFIED"};
+      for (int i = 0; i < f->enum_type()->value_count(); ++i) {
+        values.insert(f->enum_type()->value(i)->name());
       }
-      case OptionKind::kList:
-        EXPECT_TRUE(f->is_repeated()) << s.name;
-        EXPECT_EQ(f->cpp_type(), FieldDescriptor::CPPTYPE_STRING) << s.name;
-        break;
+      for (absl::string_view c : absl::StrSplit(s.choices, ',')) {
+        choices.insert(prefix + absl::AsciiStrToUpper(c));
+      }
+      EXPECT_EQ(values, choices) << s.name;
+      EXPECT_EQ(f->enum_type()->FindValueByNumber(0)->name(), prefix + "UNSPECIFIED");
+    } else {  // kList
+      EXPECT_TRUE(f->is_repeated()) << s.name;
+      EXPECT_EQ(f->cpp_type(), FieldDescriptor::CPPTYPE_STRING) << s.name;
     }
   }
   // Every field of the request's SolveOptions is a table option, except the per-request output

@@ -20,6 +20,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <set>
 #include <map>
@@ -82,21 +83,23 @@ int Fail(const absl::Status& s) {
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-// The end of `baseline` and `search`: writes the submission to --out (when given), then scores it
-// when every test output is known. nullopt when some output is unknown: there is nothing to score.
-absl::StatusOr<std::optional<ScoreReport>> WriteAndScore(const Submission& submission,
-                                                         const std::vector<Task>& tasks) {
+// The end of `baseline` and `search`, and their exit code: writes the submission to --out (when
+// given), then, when every test output is known, scores it and prints the score with `print`.
+int WriteAndScore(const Submission& submission, const std::vector<Task>& tasks,
+                  const std::function<std::string(const ScoreReport&)>& print) {
   if (const std::string out = absl::GetFlag(FLAGS_out); !out.empty()) {
-    if (absl::Status s = WriteSubmissionFile(out, submission); !s.ok()) return s;
+    if (absl::Status s = WriteSubmissionFile(out, submission); !s.ok()) return Fail(s);
     std::cout << "submission written to " << out << "\n";
   }
-  bool all_known = true;
-  for (const Task& t : tasks)
-    for (const TestCase& tc : t.test) all_known = all_known && tc.output.has_value();
-  if (!all_known) return std::nullopt;
+  for (const Task& t : tasks) {
+    for (const TestCase& tc : t.test) {
+      if (!tc.output.has_value()) return 0;  // nothing to score
+    }
+  }
   absl::StatusOr<ScoreReport> report = ScoreSubmission(submission, tasks);
-  if (!report.ok()) return report.status();
-  return std::move(*report);
+  if (!report.ok()) return Fail(report.status());
+  std::cout << print(*report);
+  return 0;
 }
 
 int Check(const std::vector<Task>& tasks) {
@@ -182,15 +185,12 @@ int Baseline(const std::vector<Task>& tasks) {
   }
   std::cout << absl::StrFormat("%d of %d tasks explained by a dihedral/colour rule\n", explained,
                                tasks.size());
-  absl::StatusOr<std::optional<ScoreReport>> scored = WriteAndScore(submission, tasks);
-  if (!scored.ok()) return Fail(scored.status());
-  const std::optional<ScoreReport>& report = *scored;
-  if (!report) return 0;
-  std::cout << absl::StrFormat(
-      "pass@2 %.4f (all-or-nothing), %.4f (fractional); per prediction %d/%d = %.4f\n",
-      report->pass2_all_or_nothing, report->pass2_fractional, report->num_correct_inputs,
-      report->num_submitted_inputs, report->per_prediction);
-  return 0;
+  return WriteAndScore(submission, tasks, [](const ScoreReport& r) {
+    return absl::StrFormat(
+        "pass@2 %.4f (all-or-nothing), %.4f (fractional); per prediction %d/%d = %.4f\n",
+        r.pass2_all_or_nothing, r.pass2_fractional, r.num_correct_inputs, r.num_submitted_inputs,
+        r.per_prediction);
+  });
 }
 
 int Score(const std::vector<Task>& tasks) {
@@ -322,15 +322,11 @@ int Search(std::vector<Task> tasks, const std::string& path) {
       tasks.size(), explained, total_seconds / tasks.size(), max_seconds,
       total_cpu / tasks.size(), total_cpu > 0 ? programs / total_cpu : 0.0,
       total_cpu > 0 ? work / total_cpu / 1e6 : 0.0, peak_bytes / 1e6, deadline_stops);
-  absl::StatusOr<std::optional<ScoreReport>> scored = WriteAndScore(submission, tasks);
-  if (!scored.ok()) return Fail(scored.status());
-  const std::optional<ScoreReport>& report = *scored;
-  if (!report) return 0;
-  std::cout << absl::StrFormat(
-      "pass@2 %d/%d tasks = %.4f (all-or-nothing), %.4f (fractional)\n",
-      static_cast<int>(report->pass2_all_or_nothing * report->num_tasks + 0.5), report->num_tasks,
-      report->pass2_all_or_nothing, report->pass2_fractional);
-  return 0;
+  return WriteAndScore(submission, tasks, [](const ScoreReport& r) {
+    return absl::StrFormat("pass@2 %d/%d tasks = %.4f (all-or-nothing), %.4f (fractional)\n",
+                           static_cast<int>(r.pass2_all_or_nothing * r.num_tasks + 0.5),
+                           r.num_tasks, r.pass2_all_or_nothing, r.pass2_fractional);
+  });
 }
 
 }  // namespace

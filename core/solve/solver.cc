@@ -76,10 +76,6 @@ TttDataCounts CountsOf(const TttDataStats& s) {
           s.duplicates,  s.dropped_over_tokens, s.selected_leave1, s.selected_leave2};
 }
 
-TttTrainCounts CountsOf(const TttTrainStats& s) {
-  return {s.samples, s.steps, s.first_loss, s.last_loss, s.tokens};
-}
-
 // Step 1's output: the TTT samples, rendered.
 struct TttSamples {
   std::vector<RenderedPrompt> prompts;
@@ -255,7 +251,7 @@ absl::StatusOr<Solver::Adaptation> Solver::Adapt(const std::vector<RenderedPromp
     out.tuned = copy.net;
     out.full_finetune = true;
     out.parameters = base.config().NumParameters();
-    out.counts = CountsOf(copy.stats);
+    out.counts = copy.stats;  // the counts a result reports (TttTrainStats extends them)
     return out;
   }
   ARC_RETURN_IF_ERROR(EnsureAdapter(o.lora));
@@ -263,7 +259,7 @@ absl::StatusOr<Solver::Adaptation> Solver::Adapt(const std::vector<RenderedPromp
                        TrainAdapter(base, *adapter_, samples, o.train, on_step, is_cancelled));
   out.adapter = adapter_.get();
   out.parameters = adapter_->NumParameters();
-  out.counts = CountsOf(stats);
+  out.counts = stats;
   return out;
 }
 

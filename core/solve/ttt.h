@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/solve/option_table.h"
+#include "core/solve/result.h"
 #include "core/text/prompt_format.h"
 
 namespace arc {
@@ -58,12 +59,8 @@ struct TttProgress {
   int64_t tokens = 0;     // tokens processed so far (padded batch tokens)
 };
 
-struct TttTrainStats {
-  int samples = 0;
-  int steps = 0;
-  double first_loss = 0;  // first optimizer step's loss
-  double last_loss = 0;   // last optimizer step's loss
-  int64_t tokens = 0;          // tokens through the model (with padding)
+// The counts a solve result reports (core/solve/result.h), plus what only the trainer knows.
+struct TttTrainStats : TttTrainCounts {
   int64_t target_tokens = 0;   // tokens that carried loss
   double seconds = 0;
 };
