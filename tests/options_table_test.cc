@@ -5,6 +5,7 @@
 // against the table in client_cli_test, which links the client instead of core/solve.)
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -170,21 +171,23 @@ TEST(OptionTableTest, ModelFileFaultsNameTheFileTheKeyAndTheLimit) {
 }
 
 TEST(OptionTableTest, ValidateNamesTheOptionTheFieldAndTheLimit) {
-  SolveOptions o;
-  o.train.batch_size = 0;
-  EXPECT_EQ(Message(ValidateSolveOptions(o)),
-            "ttt_batch_size (train.batch_size): 0 is outside 1..256");
-  o = SolveOptions{};
-  o.lora.dropout = 1;
-  EXPECT_EQ(Message(ValidateSolveOptions(o)), "lora_dropout (lora.dropout): 1 is outside [0, 1)");
-  o = SolveOptions{};
-  o.selection.poe_views = 9;
-  EXPECT_EQ(Message(ValidateSolveOptions(o)),
-            "poe_views (selection.poe_views): 9 is outside 1..8");
-  // Fields outside the table keep their own checks.
-  o = SolveOptions{};
-  o.views.max_views = 0;
-  EXPECT_EQ(Message(ValidateSolveOptions(o)), "view option max_views: 0 is outside 1..4096");
+  // {one field set out of its range, the message}
+  const std::vector<std::pair<std::function<void(SolveOptions&)>, std::string>> cases = {
+      {[](SolveOptions& o) { o.train.batch_size = 0; },
+       "ttt_batch_size (train.batch_size): 0 is outside 1..256"},
+      {[](SolveOptions& o) { o.lora.dropout = 1; },
+       "lora_dropout (lora.dropout): 1 is outside [0, 1)"},
+      {[](SolveOptions& o) { o.selection.poe_views = 9; },
+       "poe_views (selection.poe_views): 9 is outside 1..8"},
+      // Fields outside the table keep their own checks.
+      {[](SolveOptions& o) { o.views.max_views = 0; },
+       "view option max_views: 0 is outside 1..4096"},
+  };
+  for (const auto& [change, message] : cases) {
+    SolveOptions o;
+    change(o);
+    EXPECT_EQ(Message(ValidateSolveOptions(o)), message);
+  }
 }
 
 // ---- absl flags (tools/flags) ----

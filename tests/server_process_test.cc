@@ -19,7 +19,6 @@ namespace arc::server {
 namespace {
 
 using ::arc::testing::Connect;
-using ::arc::testing::FastProtoOptions;
 using ::arc::testing::HealthStatus;
 using ::arc::testing::SwapTask;
 using ::arc::testing::WaitFor;

@@ -41,31 +41,38 @@ TEST(CompactTokenizerTest, EncodeDigitsAndNewlines) {
   EXPECT_EQ(tok->Encode("").value(), std::vector<int>{});
 }
 
-TEST(CompactTokenizerTest, EncodeRejectsOtherCharacters) {
-  auto tok = MakeCompactTokenizer();
-  absl::StatusOr<std::vector<int>> r = tok->Encode("12 3");
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(),
-            "text[2]: ' ' is not a compact symbol (digits 0-9, '\\n'; markers need "
-            "EncodeWithSpecials)");
-  // Plain Encode does not parse markers.
-  EXPECT_EQ(tok->Encode("<s>1").status().message(),
-            "text[0]: '<' is not a compact symbol (digits 0-9, '\\n'; markers need "
-            "EncodeWithSpecials)");
-}
-
 TEST(CompactTokenizerTest, EncodeWithSpecials) {
   auto tok = MakeCompactTokenizer();
   EXPECT_EQ(tok->EncodeWithSpecials("<s><I>12\n<O>3\n</s><pad>").value(),
             (std::vector<int>{13, 11, 1, 2, 10, 12, 3, 10, 14, 15}));
-  absl::StatusOr<std::vector<int>> r = tok->EncodeWithSpecials("<I>1<X>");
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(),
-            "text[4]: '<' is not a compact symbol (digits 0-9, '\\n', <I>, <O>, <s>, </s>, "
-            "<pad>)");
-  EXPECT_EQ(tok->EncodeWithSpecials("\x01").status().message(),
-            "text[0]: '\\x01' is not a compact symbol (digits 0-9, '\\n', <I>, <O>, <s>, </s>, "
-            "<pad>)");
+}
+
+TEST(CompactTokenizerTest, EncodeRejectsOtherCharacters) {
+  auto tok = MakeCompactTokenizer();
+  struct Refusal {
+    std::string text;
+    bool with_specials;  // EncodeWithSpecials, else plain Encode (which does not parse markers)
+    std::string message;
+  };
+  const std::vector<Refusal> refusals = {
+      {"12 3", false,
+       "text[2]: ' ' is not a compact symbol (digits 0-9, '\\n'; markers need "
+       "EncodeWithSpecials)"},
+      {"<s>1", false,
+       "text[0]: '<' is not a compact symbol (digits 0-9, '\\n'; markers need "
+       "EncodeWithSpecials)"},
+      {"<I>1<X>", true,
+       "text[4]: '<' is not a compact symbol (digits 0-9, '\\n', <I>, <O>, <s>, </s>, <pad>)"},
+      {"\x01", true,
+       "text[0]: '\\x01' is not a compact symbol (digits 0-9, '\\n', <I>, <O>, <s>, </s>, "
+       "<pad>)"},
+  };
+  for (const Refusal& r : refusals) {
+    absl::StatusOr<std::vector<int>> ids =
+        r.with_specials ? tok->EncodeWithSpecials(r.text) : tok->Encode(r.text);
+    EXPECT_EQ(ids.status().code(), absl::StatusCode::kInvalidArgument) << r.text;
+    EXPECT_EQ(ids.status().message(), r.message);
+  }
 }
 
 TEST(CompactTokenizerTest, DecodeRoundTrip) {
