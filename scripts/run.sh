@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The project's main job, from a clean machine: installs what is missing, builds, starts arc-server,
-# solves a bundled sample task through arc-client (streaming TTT progress, then the ranked grids),
-# prints the server's info and a few metrics, and stops the server with SIGTERM (it drains, exit 0).
+# solves a bundled sample task through arc-client (streaming progress: the program search, then TTT
+# and inference when no program explains the task; then the ranked grids with each answer's expert
+# and program), prints the server's info and a few metrics, and stops the server with SIGTERM (it
+# drains, exit 0).
 #
 # The model: the embedded models/default (3.17M parameters, see models/default/MODEL_CARD.md), at the
-# TTT defaults tuned for it. It is small: expect a "wrong" verdict on most tasks. Should the model
+# TTT defaults tuned for it, beside the program search (both experts, the default). The sample task
+# is answered right by a program the search finds. Should the model
 # directory be missing (a partial checkout), a seeded random tiny model from arc-init-model is used.
 #
 # Environment: BUILD_DIR (build), MODEL (a model directory; default models/default if it exists,
