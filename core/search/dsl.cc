@@ -856,13 +856,8 @@ class Builder {
  public:
   void Unary(std::string name, std::string group,
              std::function<Image(const Image&, const ExampleContext&)> f, bool enumerated = true) {
-    Primitive p;
-    p.name = std::move(name);
-    p.group = std::move(group);
-    p.kind = Kind::kImageToImage;
-    p.image_to_image = std::move(f);
-    p.enumerated = enumerated;
-    table_.push_back(std::move(p));
+    Add(std::move(name), std::move(group), Kind::kImageToImage, enumerated).image_to_image =
+        std::move(f);
   }
   // Context-free image -> image.
   void Simple(std::string name, std::string group, std::function<Image(const Image&)> f,
@@ -872,38 +867,30 @@ class Builder {
         [f = std::move(f)](const Image& img, const ExampleContext&) { return f(img); }, enumerated);
   }
   void Split(std::string name, std::function<std::vector<Image>(const Image&)> f) {
-    Primitive p;
-    p.name = std::move(name);
-    p.group = "split";
-    p.kind = Kind::kImageToList;
-    p.image_to_list = [f = std::move(f)](const Image& img, const ExampleContext&) {
-      return f(img);
-    };
-    table_.push_back(std::move(p));
+    Add(std::move(name), "split", Kind::kImageToList).image_to_list =
+        [f = std::move(f)](const Image& img, const ExampleContext&) { return f(img); };
   }
   void Join(std::string name, std::function<Image(const std::vector<Image>&)> f) {
-    Primitive p;
-    p.name = std::move(name);
-    p.group = "join";
-    p.kind = Kind::kListToImage;
-    p.list_to_image = [f = std::move(f)](const std::vector<Image>& v, const ExampleContext&) {
-      return f(v);
-    };
-    table_.push_back(std::move(p));
+    Add(std::move(name), "join", Kind::kListToImage).list_to_image =
+        [f = std::move(f)](const std::vector<Image>& v, const ExampleContext&) { return f(v); };
   }
   void Filter(std::string name, std::function<std::vector<Image>(const std::vector<Image>&)> f) {
-    Primitive p;
-    p.name = std::move(name);
-    p.group = "filter";
-    p.kind = Kind::kListToList;
-    p.list_to_list = [f = std::move(f)](const std::vector<Image>& v, const ExampleContext&) {
-      return f(v);
-    };
-    table_.push_back(std::move(p));
+    Add(std::move(name), "filter", Kind::kListToList).list_to_list =
+        [f = std::move(f)](const std::vector<Image>& v, const ExampleContext&) { return f(v); };
   }
   std::vector<Primitive> Take() { return std::move(table_); }
 
  private:
+  // A new row of the table; the caller sets the function member that matches `kind`.
+  Primitive& Add(std::string name, std::string group, Kind kind, bool enumerated = true) {
+    Primitive& p = table_.emplace_back();
+    p.name = std::move(name);
+    p.group = std::move(group);
+    p.kind = kind;
+    p.enumerated = enumerated;
+    return p;
+  }
+
   std::vector<Primitive> table_;
 };
 
