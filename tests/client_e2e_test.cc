@@ -548,8 +548,8 @@ TEST_F(ClientE2eTest, ReflectionClientDiscoversAndSolves) {
   }
   const RunResult r = Shell(absl::StrCat("node ", ARC_SOURCE_DIR, "/tests/client_reflection.js ",
                                          server_->target(), " ", kExamples, "/flip.json ", modules,
-                                         " '{\"seed\": \"5\", \"ttt_options\": {\"max_steps\": 2, "
-                                         "\"max_samples\": 4}}'"),
+                                         " '{\"seed\": \"5\", \"experts\": \"EXPERTS_TTT\", "
+                                         "\"ttt_options\": {\"max_steps\": 2, \"max_samples\": 4}}'"),
                             *dir_);
   ASSERT_EQ(r.rc, 0) << r.out << r.err;
   const Json j = Json::parse(r.out);

@@ -19,6 +19,7 @@ async function main() {
     "task_json": ${JSON.stringify(fs.readFileSync(taskPath, 'utf8'))},
     "options": {
       "seed": "3",
+      "experts": "EXPERTS_TTT",
       "ttt_options": {"max_samples": 4, "augment": false, "permute_n": 0, "max_steps": 2},
       "inference": {"permutations": 0, "transforms": "VIEW_TRANSFORMS_NONE", "batch_size": 4}
     }

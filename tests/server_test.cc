@@ -682,6 +682,7 @@ TEST_F(ServerTest, ReflectionClientDiscoversTheServiceAndSolves) {
   r.set_task_json(TaskToJson(task));
   v1::SolveOptions* o = r.mutable_options();
   o->set_seed(3);
+  o->set_experts(v1::EXPERTS_TTT);  // as the reflection client's request: the TTT expert alone
   o->mutable_ttt_options()->set_max_samples(4);
   o->mutable_ttt_options()->set_augment(false);
   o->mutable_ttt_options()->set_permute_n(0);
