@@ -53,7 +53,7 @@ echo
 "${CLIENT[@]}" --deadline 300 solve "$TASK" --stream
 echo
 echo "metrics (http://127.0.0.1:$METRICS_PORT/metrics):"
-curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^arc_(jobs_total|ttt_steps_total|requests_total\{.*Solve)' || true
+curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^arc_(jobs_total|ttt_steps_total|search_programs_total|search_tasks_total|requests_total\{.*Solve)' || true
 
 kill -TERM $SERVER
 trap - EXIT

@@ -281,7 +281,8 @@ std::string DescribeLimits(const OptionLimits& l, const TaskLimits& t) {
       " (0 = epochs decide, capped there); ttt_options.max_samples <= ", l.ttt_samples,
       "; ttt_options.batch_size <= ", l.ttt_batch_size, "; ttt_options.lora_rank <= ", l.lora_rank,
       "; inference.batch_size <= ", l.inference_batch_size,
-      "; inference.max_new_tokens <= ", l.new_tokens, "; views per test input <= ", l.views,
+      "; inference.max_new_tokens <= ", l.new_tokens, "; search.work_millions <= ", l.search_work,
+      "; views per test input <= ", l.views,
       "; grids <= ", t.max_side, "x", t.max_side, "; demonstrations <= ", t.max_train_examples,
       "; test inputs <= ", t.max_test_inputs);
 }
