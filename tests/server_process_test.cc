@@ -95,7 +95,10 @@ TEST(ServerProcessTest, HelpListsTheFlagsAndBadFlagsAreRefused) {
                            "--limit_ttt_samples",
                            "--limit_views",
                            "--limit_infer_batch_size",
-                           "--limit_new_tokens"}) {
+                           "--limit_new_tokens",
+                           "--limit_search_work",
+                           "--experts",
+                           "--search_work"}) {
     EXPECT_NE(help.find(std::string(flag) + " ("), std::string::npos) << flag;
   }
   EXPECT_EQ(WaitExit(Spawn({ARC_SERVER_BIN, "--device", "gpu"}, dir + "/bad.txt"), 10), 2);

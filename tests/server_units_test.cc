@@ -244,6 +244,13 @@ TEST(ServerOptionsTest, DefaultsMustLieWithinLimits) {
   o = ServerOptions{};
   o.queue_capacity = 0;
   EXPECT_EQ(Message(ValidateServerOptions(o)), "--queue_capacity: 0 is outside 1..1000000");
+  o = ServerOptions{};
+  o.limits.search_work = 0;
+  EXPECT_EQ(Message(ValidateServerOptions(o)), "--limit_search_work: 0 is outside 1..1000000");
+  o = ServerOptions{};
+  o.defaults.search.work_millions = 30000;
+  EXPECT_EQ(Message(ValidateServerOptions(o)),
+            "--search_work: the default 30000 is above --limit_search_work 20000");
 }
 
 // --- JobManager with a fake worker ---------------------------------------------------------
