@@ -13,6 +13,15 @@
 namespace arc {
 namespace {
 
+// Every test here runs libtorch on one thread: reproducible results, and the suite
+// shares the machine with the other tests.
+class OneTorchThread : public ::testing::Environment {
+ public:
+  void SetUp() override { at::set_num_threads(1); }
+};
+::testing::Environment* const kOneTorchThread =
+    ::testing::AddGlobalTestEnvironment(new OneTorchThread);
+
 using ::arc::testing::G;
 
 // Records what a solve reports; cancels once `cancel_after` polls have been answered (< 0: never).
@@ -64,18 +73,25 @@ Task FillTask(int demonstrations, uint64_t seed) {
   return t;
 }
 
-// TTT settings under which the tiny model learns FillTask: no size-changing augmenters (3x3 only),
-// 4 colour-permuted copies per sample for colour variety, all LoRA targets. The TTT expert alone
-// (the program search would explain these tasks and skip TTT).
-SolveOptions LearningOptions() {
+// What both option sets below share: the TTT expert alone (the program search would explain
+// these tasks and skip TTT), 3x3 samples only (no size-changing augmenters: few tokens), and the
+// optimizer steps decided by max_steps rather than the epochs.
+SolveOptions TttExpertOnSmallGrids(int max_steps, int batch_size, double learning_rate) {
   SolveOptions o;
   o.experts = Experts::kTtt;
   o.ttt_data.augment = false;
-  o.ttt_data.permute_n = 4;
-  o.train.max_steps = 200;
   o.train.epochs = 100;
-  o.train.batch_size = 8;
-  o.train.learning_rate = 3e-3;
+  o.train.max_steps = max_steps;
+  o.train.batch_size = batch_size;
+  o.train.learning_rate = learning_rate;
+  return o;
+}
+
+// TTT settings under which the tiny model learns FillTask: 4 colour-permuted copies per sample for
+// colour variety, all LoRA targets.
+SolveOptions LearningOptions() {
+  SolveOptions o = TttExpertOnSmallGrids(/*max_steps=*/200, /*batch_size=*/8, 3e-3);
+  o.ttt_data.permute_n = 4;
   o.lora.rank = 16;
   o.lora.alpha = 16;
   o.lora.targets = {ProjectionKind::kQ,    ProjectionKind::kK,  ProjectionKind::kV,
@@ -85,16 +101,10 @@ SolveOptions LearningOptions() {
 }
 
 SolveOptions FastOptions() {
-  SolveOptions o;
-  o.experts = Experts::kTtt;
+  SolveOptions o = TttExpertOnSmallGrids(/*max_steps=*/8, /*batch_size=*/4, 1e-3);
   o.ttt_data.max_samples = 64;
-  o.ttt_data.augment = false;  // keep 3x3: the test needs few tokens
   o.ttt_data.permute_n = 1;
   o.ttt_data.permute_colours = false;  // colours carry the rule here
-  o.train.max_steps = 8;
-  o.train.epochs = 100;
-  o.train.batch_size = 4;
-  o.train.learning_rate = 1e-3;
   o.views.permutations = 1;
   o.inference.batch_size = 8;
   return o;
@@ -118,7 +128,6 @@ TEST(SolverTest, OptionsAreValidatedWithTheFieldName) {
 // TTT learns a small task: the loss falls by more than 20x and the right grid is attempt 1, where
 // the same random base model without TTT does not produce it.
 TEST(SolverTest, TestTimeTrainingLearnsASmallTask) {
-  at::set_num_threads(1);
   Solver solver(TinyModel());
   const Task task = FillTask(4, 1);
   SolveOptions o = LearningOptions();
@@ -154,7 +163,6 @@ TEST(SolverTest, TestTimeTrainingLearnsASmallTask) {
 // base_attempt: the adapted model's attempt 1 stays, the base model's own top candidate (what the
 // same solve without TTT ranks first) becomes attempt 2; the progress counts both inference passes.
 TEST(SolverTest, BaseAttemptAddsTheBaseModelsTopCandidate) {
-  at::set_num_threads(1);
   // A random model and task where the base model's views give valid grids (most random tiny
   // models produce none without training) and its top candidate differs from the adapted one's.
   Solver solver(TinyModel(10));
@@ -233,7 +241,6 @@ TEST(PlaceAsSecondTest, MovesInsertsOrLeavesAttemptOne) {
 
 // Full fine-tuning (a private copy of the base) learns the same task; the shared base is untouched.
 TEST(SolverTest, FullFineTuningLearnsAndLeavesTheBaseAlone) {
-  at::set_num_threads(1);
   std::shared_ptr<const ArcModel> model = TinyModel();
   const at::Tensor before = model->net->StateDict().at("model.layers.0.mlp.up_proj.weight").clone();
   Solver solver(model);
@@ -255,7 +262,6 @@ TEST(SolverTest, FullFineTuningLearnsAndLeavesTheBaseAlone) {
 }
 
 TEST(SolverTest, SameSeedSameResultAndViewsAreReported) {
-  at::set_num_threads(1);
   Solver solver(TinyModel());
   const Task task = ColourSwapTask(3, 2);
   SolveOptions o = FastOptions();
@@ -297,7 +303,6 @@ TEST(SolverTest, SameSeedSameResultAndViewsAreReported) {
 }
 
 TEST(SolverTest, ProductOfExpertsRanksByScore) {
-  at::set_num_threads(1);
   Solver solver(TinyModel());
   SolveOptions o = LearningOptions();
   o.selection.mode = SelectionMode::kPoe;
