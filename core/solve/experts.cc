@@ -41,13 +41,6 @@ absl::StatusOr<Experts> ParseExperts(std::string_view name) {
 bool UsesSearch(Experts experts) { return experts != Experts::kTtt; }
 bool UsesTtt(Experts experts) { return experts != Experts::kSearch; }
 
-std::vector<Candidate> SearchCandidates(const std::vector<search::SearchCandidate>& answers) {
-  std::vector<Candidate> out;
-  out.reserve(answers.size());
-  for (const auto& a : answers) out.push_back(FromSearch(a));
-  return out;
-}
-
 bool SearchExplainsTask(const search::SearchResult& result) {
   if (result.tests.empty()) return false;
   for (const auto& answers : result.tests) {

@@ -46,9 +46,6 @@ inline constexpr char kSearchExpert[] = "search";
 inline constexpr char kTttExpert[] = "ttt";
 inline constexpr char kBothExperts[] = "search+ttt";
 
-// One test input's search answers as candidates (expert "search", the program text, votes 0).
-std::vector<Candidate> SearchCandidates(const std::vector<search::SearchCandidate>& answers);
-
 // True when every test input has at least one verified answer (a program that reproduces every
 // demonstration).
 bool SearchExplainsTask(const search::SearchResult& result);
