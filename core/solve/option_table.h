@@ -51,6 +51,9 @@
     "seed for TTT data, LoRA init, batch order and views")                                        \
   X(ttt_max_samples, Int, ttt_data.max_samples, 250, 1, 100000, Closed, "",                       \
     "ttt_options.max_samples", "TTT samples per task (the paper's cap)")                          \
+  X(ttt_max_tokens, Int, ttt_data.max_total_tokens, 0, 0, 100000000, Closed, "",                 \
+    "ttt_options.max_tokens",                                                                     \
+    "TTT token budget per task: samples past it are dropped, last first (0 = none)")             \
   X(ttt_permute_n, Int, ttt_data.permute_n, 1, 0, 8, Closed, "", "ttt_options.permute_n",         \
     "colour/order-permuted copies per TTT sample")                                                \
   X(ttt_augment, Bool, ttt_data.augment, true, 0, 0, Closed, "", "ttt_options.augment",           \
