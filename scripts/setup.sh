@@ -23,6 +23,9 @@ PACKAGES=(
   yamllint tini python3-yaml python3-protobuf python3-grpcio
   # python for the deployment checks; curl for scripts/run.sh's metrics peek
   python3 curl
+  # the Python client's tests (tests/python: pytest against a live arc-server; the client's stubs
+  # come from protoc + grpc_python_plugin of protobuf-compiler-grpc, listed above)
+  python3-pytest
 )
 
 missing=()
