@@ -417,47 +417,60 @@ double DefaultDeadlineSeconds(const std::string& command) {
 }
 
 std::string UsageText() {
-  return R"(arc-client: the command-line client of the ARC test-time-training service.
+  return R"(arc-client: the command-line client of the ARC test-time-training service (arc-server):
+solves a task or a whole task set over gRPC, manages jobs, checks health and generates load.
+Options go before or after the command, as --name VALUE or --name=VALUE (booleans: --name or
+--name=true|false); an option the command does not take is an error. Each option below is shown
+with its default.
 
 usage: arc-client --server TARGET [--deadline SECONDS] [--retries N] [--color auto|always|never]
                   <command> [args] [options]
 
-TARGET: host:port | a,b,... (IP endpoints, round-robin) | dns:///name:port (round-robin over
-        every address of the name).
+global options (every command):
+  --server=TARGET     required: host:port | a,b,... (IP endpoints, round-robin) | dns:///name:port
+                      (round-robin over every address of the name)
+  --deadline=600|10   seconds per call: 600 for solve, eval, watch and load calls, 10 for the others
+  --retries=3         retries of UNAVAILABLE and RESOURCE_EXHAUSTED (exponential backoff with
+                      jitter, at least the server's retry-after-ms); load never retries
+  --color=auto        colour the grids: auto (a terminal, TERM not dumb, NO_COLOR unset), always,
+                      never
 
 commands:
-  solve FILE        solve an ARC task file and print the ranked grids
-                      --stream          live TTT and inference progress (SolveStream)
-                      --json            print the response as JSON
-                      --task_json       send the file's text as task_json instead of messages
-                      --candidates N    candidate grids drawn per test input (default 4)
-  eval PATH         solve every task of a file, directory or Kaggle challenges file
-                      --solutions FILE  Kaggle solutions (test outputs) for the pass@2 report
-                      --concurrency N   calls in flight (default 1)
-                      --out FILE        write the Kaggle submission
-                      --limit N         the first N tasks only
-  submit FILE       enqueue a task as a job and print the job
-  get JOB           a job's state (and result once done)
-  watch JOB         stream a job's progress until it finishes
-  cancel JOB        cancel a job
-  list              jobs on the server (--state queued|running|succeeded|failed|cancelled,
-                    --limit N)
-  info              the server's model, device, defaults and limits
-  health            grpc.health.v1 Check (--service NAME); exit 0 only when SERVING
-  load FILE         ghz-like load on Solve with one task
-                      --concurrency C   workers (default 1)
-                      --total N | --duration SECONDS
-                      --rate RPS        calls per second over all workers (default unlimited)
+  solve FILE          solve an ARC task file and print the ranked grids
+                        --stream=false       live search, TTT and inference progress (SolveStream)
+                        --json=false         print the result as JSON (arc-solve's report entry)
+                        --task_json=false    send the file's text as task_json instead of messages
+                        --candidates=4       candidate grids drawn per test input
+  eval PATH           solve every task of a file, directory or Kaggle challenges file
+                        --solutions=""       Kaggle solutions (test outputs) for the pass@2 report
+                        --concurrency=1      calls in flight
+                        --out=""             write the Kaggle submission here ("": none)
+                        --limit=0            the first N tasks only (0: all)
+  submit FILE         enqueue a task as a job and print the job (--json=false)
+  get JOB             a job's state, and its result once done (--json=false, --candidates=4)
+  watch JOB           stream a job's progress until it finishes (--json=false, --candidates=4)
+  cancel JOB          cancel a job (--json=false)
+  list                jobs on the server (--json=false)
+                        --state=""           only jobs in this state: queued, running, succeeded,
+                                             failed, cancelled ("": all)
+                        --limit=0            at most N jobs (0: the server's maximum)
+  info                the server's model, device, defaults and limits (--json=false)
+  health              grpc.health.v1 Check; exit 0 only when SERVING
+                        --service=""         the service to check ("": the whole server)
+  load FILE           ghz-like load on Solve with one task
+                        --concurrency=1      workers
+                        --total=0            calls in all (--total or --duration, not both)
+                        --duration=0         seconds of load
+                        --rate=0             calls per second over all workers (0: unlimited)
 
-solve options (solve, eval, submit, load; unset ones take the server's defaults; the table with
-ranges and defaults: docs/SOLVE_OPTIONS.md):
-)" + SolveOptionUsage() + R"(  --task_id NAME --request_id ID (solve, submit)
-
-deadlines: --deadline applies to each call (default 600 s for solve, eval, watch and load calls,
-10 s for the others). Retries (--retries, default 3) back off exponentially with jitter on
-UNAVAILABLE and RESOURCE_EXHAUSTED, waiting at least the server's retry-after-ms; load never
-retries.
-
+request options (solve, eval, submit, load):
+  --task_id=""        the task's id ("": the file name without .json; solve, submit, load)
+  --request_id=""     idempotency key ("": a fresh one per call; solve, submit)
+  --include_views=false  return every view's raw prediction too
+  --no_ttt=false      skip test-time training (= --ttt=false)
+  solve options, one per per-request row of the option table (unset ones take the server's
+  defaults, which `arc-client info` shows; ranges and built-in defaults: docs/SOLVE_OPTIONS.md):
+)" + SolveOptionUsage() + R"(
 exit codes: 0 success; 1 an RPC failed (the gRPC code and message are printed), a job failed, an
 eval task failed or a load call failed; 2 usage or unreadable input file; 3 health not SERVING.
 )";

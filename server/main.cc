@@ -1,12 +1,13 @@
 // arc-server: the ARC test-time-training gRPC service (see server/server.h for the lifecycle and
 // proto/arc/v1/arc_solver.proto for the API).
 //
-//   arc-server --model DIR [--address 0.0.0.0:50051] [--metrics_address 0.0.0.0:9464]
+//   arc-server [--model DIR] [--address 0.0.0.0:50051] [--metrics_address 0.0.0.0:9464]
 //              [--device cpu|cuda[:N]] [--workers N] [--threads N] [--queue_capacity N] [options]
 //
 // SIGTERM or SIGINT drains: new jobs get UNAVAILABLE, health turns NOT_SERVING, jobs in flight get
 // --drain_timeout to finish and are cancelled after it; then the process exits 0. A second signal
-// during the drain exits at once with status 1.
+// during the drain exits at once with status 1. The default model, models/default, is found from
+// any directory (tools/flags/paths.h).
 #include <pthread.h>
 #include <signal.h>
 
@@ -19,7 +20,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "tools/flags/paths.h"
 #include "tools/flags/solve_flags.h"
+#include "tools/flags/usage.h"
 #include "core/data/status_macros.h"
 #include "server/logger.h"
 #include "server/server.h"
@@ -29,8 +32,9 @@ ABSL_FLAG(std::string, address, "0.0.0.0:50051",
           "gRPC listen address host:port (port 0 picks one)");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9464",
           "Prometheus /metrics listen address host:port; empty disables the exporter");
-ABSL_FLAG(std::string, model, "models/default",
-          "model directory (Hugging Face layout + tokenizer)");
+ABSL_FLAG(std::string, model, arc::kDefaultModelDir,
+          "model directory (Hugging Face layout + tokenizer); the default, the embedded model, is "
+          "also found next to the binary");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
 ABSL_FLAG(int, workers, 1, "jobs solved at once, one worker thread and solver each");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads per worker (0 = cores / workers)");
@@ -64,6 +68,9 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.address = absl::GetFlag(FLAGS_address);
   o.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   o.model_dir = absl::GetFlag(FLAGS_model);
+  if (!o.model_dir.empty()) {
+    ARC_ASSIGN_OR_RETURN(o.model_dir, ResolveModelDir(o.model_dir));
+  }
   o.device = absl::GetFlag(FLAGS_device);
   o.workers = absl::GetFlag(FLAGS_workers);
   o.threads = absl::GetFlag(FLAGS_threads);
@@ -148,13 +155,21 @@ int Run() {
 }  // namespace arc::server
 
 int main(int argc, char** argv) {
-  const bool flags_only = arc::ParseFlagsOnlyCommandLine(
-      argc, argv, "arc-server", "server/main.cc",
-      "arc-server --model DIR [--address HOST:PORT] [--metrics_address HOST:PORT] "
-      "[--device cpu|cuda[:N]] [--workers N] [options]; SIGTERM drains and exits 0. Request "
-      "defaults: built-in (shown below) < the model's solve_options.json < solve flags given < "
-      "the request (docs/SOLVE_OPTIONS.md)");
-  if (!flags_only) return 2;
+  const arc::ToolHelp help{
+      "arc-server",
+      "the ARC test-time-training gRPC service (arc.v1.ArcSolver, grpc.health.v1, reflection) "
+      "with Prometheus metrics. Workers own the model and solve queued jobs: the program search, "
+      "then test-time training and inference over views, voting. SIGTERM or SIGINT drains: new "
+      "jobs are refused, jobs in flight get --drain_timeout, then the process exits 0. Request "
+      "defaults: built-in < the model's solve_options.json < a solve flag given < the request, "
+      "within the --limit_* flags.",
+      "arc-server [--model DIR] [--address HOST:PORT] [--metrics_address HOST:PORT] "
+      "[--device cpu|cuda[:N]] [--workers N] [--threads N] [--queue_capacity N] [solve options] "
+      "[limits]",
+      {},
+      {arc::SolveFlagsSection()},
+      ""};
+  if (!arc::ParseFlagsOnlyCommandLine(argc, argv, help)) return 2;
   arc::ApplyProcessFlags();
   return arc::server::Run();
 }

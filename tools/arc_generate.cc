@@ -14,8 +14,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -24,25 +22,24 @@
 #include "core/data/file_util.h"
 #include "core/data/task_io.h"
 #include "gen/generator.h"
+#include "tools/flags/usage.h"
 
 ABSL_FLAG(bool, list, false, "print the families and exit");
 ABSL_FLAG(std::string, family, "all",
           "a family name, a comma-separated list, or all / training / held_out");
 ABSL_FLAG(int, count, 1, "tasks per family");
 ABSL_FLAG(uint64_t, seed, 0, "run seed; task i uses TaskSeed(seed, i)");
-ABSL_FLAG(std::string, out, "", "output directory (created if missing)");
-ABSL_FLAG(int, min_side, arc::Difficulty{}.min_side, "Difficulty::min_side");
-ABSL_FLAG(int, max_side, arc::Difficulty{}.max_side, "Difficulty::max_side");
-ABSL_FLAG(int, max_objects, arc::Difficulty{}.max_objects, "Difficulty::max_objects");
-ABSL_FLAG(int, max_colours, arc::Difficulty{}.max_colours, "Difficulty::max_colours");
+ABSL_FLAG(std::string, out, "", "output directory, created if missing (required unless --list)");
+ABSL_FLAG(int, min_side, arc::Difficulty{}.min_side,
+          "smallest side of the grids a family promises (1..30)");
+ABSL_FLAG(int, max_side, arc::Difficulty{}.max_side, "largest side of every grid (min_side..30)");
+ABSL_FLAG(int, max_objects, arc::Difficulty{}.max_objects,
+          "most objects in one input, for families built from objects (1..30)");
+ABSL_FLAG(int, max_colours, arc::Difficulty{}.max_colours,
+          "most distinct non-background colours in any one grid (1..9)");
 
 namespace arc {
 namespace {
-
-constexpr char kUsage[] =
-    "arc-generate --list\n"
-    "arc-generate --family F|all|training|held_out|F1,F2 --count N --seed S --out DIR "
-    "[--min_side --max_side --max_objects --max_colours]";
 
 int Fail(const absl::Status& s) {
   std::cerr << "arc-generate: " << s << "\n";
@@ -130,12 +127,20 @@ int Generate() {
 }  // namespace arc
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(arc::kUsage);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 1) {
-    std::cerr << "usage: " << arc::kUsage << "\n";
-    return 2;
-  }
+  const arc::ToolHelp help{
+      "arc-generate",
+      "writes procedurally generated ARC-like tasks as ARC task files, for inspection, arc-tasks "
+      "and arc-solve: N tasks per family as DIR/<family>_<seed>_<i>.json, task i generated from "
+      "TaskSeed(seed, i) at the difficulty the side/object/colour flags give. Families that "
+      "cannot generate at that difficulty are reported and skipped (exit status 1). --list prints "
+      "every family (held-out ones marked) with its rule.",
+      "arc-generate --list\n"
+      "arc-generate --out DIR [--family F|all|training|held_out|F1,F2] [--count N] [--seed S]\n"
+      "             [--min_side N] [--max_side N] [--max_objects N] [--max_colours N]",
+      {},
+      {},
+      ""};
+  if (!arc::ParseFlagsOnlyCommandLine(argc, argv, help)) return 2;
   if (absl::GetFlag(FLAGS_list)) return arc::List();
   return arc::Generate();
 }

@@ -9,11 +9,10 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "core/model/arc_model.h"
 #include "core/model/model_config.h"
+#include "tools/flags/usage.h"
 
 ABSL_FLAG(std::string, preset, "small",
           absl::StrCat("a named compact configuration: ",
@@ -21,7 +20,7 @@ ABSL_FLAG(std::string, preset, "small",
 ABSL_FLAG(std::string, out, "", "output directory (required)");
 ABSL_FLAG(std::string, name, "", "model name (default arc-<preset>-random)");
 ABSL_FLAG(uint64_t, seed, 0, "initialisation seed");
-ABSL_FLAG(int64_t, context, 2048, "max_position_embeddings");
+ABSL_FLAG(int64_t, context, 2048, "context length in tokens (max_position_embeddings)");
 
 namespace arc {
 namespace {
@@ -66,9 +65,16 @@ int Run() {
 }  // namespace arc
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(absl::StrCat(
-      "arc-init-model --preset NAME --out DIR [--seed N] [--context TOKENS]\npresets:\n",
-      arc::ModelConfigHelp(/*compact_only=*/true)));
-  absl::ParseCommandLine(argc, argv);
+  const arc::ToolHelp help{
+      "arc-init-model",
+      "writes a seeded, randomly initialised Llama model directory in the compact format "
+      "(config.json, model.safetensors, tokenizer.json, arc_model.json). It solves nothing by "
+      "itself: it is the starting point of arc-train (--init) and the stand-in model of tests and "
+      "benchmarks.",
+      "arc-init-model --out DIR [--preset NAME] [--seed N] [--context TOKENS] [--name NAME]",
+      {},
+      {},
+      absl::StrCat("presets:\n", arc::ModelConfigHelp(/*compact_only=*/true))};
+  if (!arc::ParseFlagsOnlyCommandLine(argc, argv, help)) return 2;
   return arc::Run();
 }

@@ -1,14 +1,16 @@
 // arc-solve: the whole pipeline offline, without a server.
 //
-//   arc-solve [--model DIR] --tasks PATH [--solutions FILE] [--out submission.json]
-//             [--report report.json] [--limit N] [--task_ids a,b] [--no_ttt] [options]
+//   arc-solve [--model DIR] --tasks PATH [--solutions FILE] [--out out/submission.json]
+//             [--report out/report.json] [--limit N] [--task_ids a,b] [--no_ttt] [options]
 //
 // PATH is a task file, a directory of them or a Kaggle challenges file. For every task: TTT (unless
 // --no_ttt, the paper's baseline), inference over views, voting; a line per task (id, TTT loss first
 // and last, seconds, correct or not when outputs are known); then a table with pass@2
 // (all-or-nothing and fractional), per-prediction accuracy and mean seconds per task by phase.
-// Writes the Kaggle submission (--out) and a JSON report (--report). On a terminal a progress bar
-// with an ETA is drawn on stderr. The work is core/solve/batch_solve.h's; this file parses flags.
+// Writes the Kaggle submission (--out) and a JSON report (--report), by default in the current
+// directory's out/ (an empty path skips the file). The default model is found from any directory
+// (tools/flags/paths.h). On a terminal a progress bar with an ETA is drawn on stderr. The work is
+// core/solve/batch_solve.h's; this file parses flags.
 #include <iostream>
 #include <string>
 #include <thread>
@@ -24,14 +26,15 @@
 #include "core/model/arc_model.h"
 #include "core/solve/batch_solve.h"
 #include "core/solve/solver.h"
+#include "tools/flags/paths.h"
 #include "tools/flags/solve_flags.h"
 
-ABSL_FLAG(std::string, model, "models/default",
-          "model directory (the default is the embedded model, relative to the repository root)");
+ABSL_FLAG(std::string, model, arc::kDefaultModelDir,
+          "model directory (the default, the embedded model, is also found next to the binary)");
 ABSL_FLAG(std::string, tasks, "", "task file, directory or Kaggle challenges file (required)");
 ABSL_FLAG(std::string, solutions, "", "Kaggle solutions file (test outputs) for scoring");
-ABSL_FLAG(std::string, out, "", "write the Kaggle submission here");
-ABSL_FLAG(std::string, report, "", "write a JSON report here");
+ABSL_FLAG(std::string, out, "out/submission.json", "write the Kaggle submission here (\"\": none)");
+ABSL_FLAG(std::string, report, "out/report.json", "write the JSON report here (\"\": none)");
 ABSL_FLAG(int, limit, 0, "solve only the first N tasks (0 = all)");
 ABSL_FLAG(std::string, task_ids, "", "comma-separated task ids to solve (default all)");
 ABSL_FLAG(bool, no_ttt, false, "skip test-time training (the paper's baseline; same as --nottt)");
@@ -47,9 +50,9 @@ int Fail(const absl::Status& s) {
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-absl::StatusOr<SolveOptions> OptionsFromFlags() {
+absl::StatusOr<SolveOptions> OptionsFromFlags(const std::string& model_dir) {
   // Built-in < the model's solve_options.json < flags given (core/solve/options.h).
-  absl::StatusOr<SolveOptions> model_defaults = LoadModelSolveOptions(absl::GetFlag(FLAGS_model));
+  absl::StatusOr<SolveOptions> model_defaults = LoadModelSolveOptions(model_dir);
   if (!model_defaults.ok()) return model_defaults.status();
   absl::StatusOr<SolveOptions> o = SolveOptionsFromFlags(*model_defaults);
   if (!o.ok()) return o.status();
@@ -63,9 +66,12 @@ absl::StatusOr<SolveOptions> OptionsFromFlags() {
 int Run() {
   const std::string tasks_path = absl::GetFlag(FLAGS_tasks);
   if (tasks_path.empty()) return Fail(absl::InvalidArgumentError("--tasks: required"));
-  std::string model_dir = absl::GetFlag(FLAGS_model);
-  if (model_dir.empty()) return Fail(absl::InvalidArgumentError("--model: empty (a model directory)"));
-  absl::StatusOr<SolveOptions> options = OptionsFromFlags();
+  if (absl::GetFlag(FLAGS_model).empty()) {
+    return Fail(absl::InvalidArgumentError("--model: empty (a model directory)"));
+  }
+  absl::StatusOr<std::string> model_dir = ResolveModelDir(absl::GetFlag(FLAGS_model));
+  if (!model_dir.ok()) return Fail(model_dir.status());
+  absl::StatusOr<SolveOptions> options = OptionsFromFlags(*model_dir);
   if (!options.ok()) return Fail(options.status());
 
   const int threads = absl::GetFlag(FLAGS_threads) > 0
@@ -81,7 +87,7 @@ int Run() {
   if (!tasks.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--task_ids: ", tasks.status().message())));
   if (tasks->empty()) return Fail(absl::InvalidArgumentError("no tasks to solve"));
 
-  absl::StatusOr<std::shared_ptr<const ArcModel>> model = LoadArcModel(model_dir);
+  absl::StatusOr<std::shared_ptr<const ArcModel>> model = LoadArcModel(*model_dir);
   if (!model.ok()) return Fail(model.status());
   std::cout << absl::StrFormat("model %s: %d parameters, format %s, context %d; %d tasks, %d threads, %s\n",
                                (*model)->name, (*model)->NumParameters(),
@@ -90,6 +96,9 @@ int Run() {
   Solver solver(*model);
   absl::StatusOr<BatchResult> result = SolveTasks(solver, *tasks, *options, std::cout);
   if (!result.ok()) return Fail(result.status());
+  for (const std::string& path : {absl::GetFlag(FLAGS_out), absl::GetFlag(FLAGS_report)}) {
+    if (absl::Status s = CreateParentDirectory(path); !s.ok()) return Fail(s);
+  }
   absl::Status written = WriteBatchFiles(*result, absl::GetFlag(FLAGS_out), absl::GetFlag(FLAGS_report), std::cout);
   if (!written.ok()) return Fail(written);
   return result->failed == 0 ? 0 : 1;
@@ -99,10 +108,21 @@ int Run() {
 }  // namespace arc
 
 int main(int argc, char** argv) {
-  const bool flags_only = arc::ParseFlagsOnlyCommandLine(
-      argc, argv, "arc-solve", "tools/arc_solve.cc",
-      "arc-solve [--model DIR (default models/default)] --tasks PATH [--solutions FILE] [--out FILE] [--report FILE] [options]");
-  if (!flags_only) return 2;
+  const arc::ToolHelp help{
+      "arc-solve",
+      "solves ARC tasks offline with the whole pipeline, without a server: per task the program "
+      "search, then test-time training of a LoRA adapter on the task's demonstrations (unless a "
+      "program explains them all, or --no_ttt), inference over transformed views and voting. "
+      "Prints a line per task and pass@2 when the test outputs are known; writes a Kaggle "
+      "submission and a JSON report (by default out/submission.json and out/report.json in the "
+      "current directory).",
+      "arc-solve --tasks PATH [--model DIR] [--solutions FILE] [--out FILE] [--report FILE] "
+      "[--task_ids a,b] [--limit N] [--no_ttt] [solve options]",
+      {},
+      {arc::SolveFlagsSection()},
+      "PATH is a task file, a directory of them or a Kaggle challenges file. Precedence of a solve\n"
+      "option: built-in default < the model's solve_options.json < a flag given.\n"};
+  if (!arc::ParseFlagsOnlyCommandLine(argc, argv, help)) return 2;
   arc::ApplyProcessFlags();
   return arc::Run();
 }

@@ -30,8 +30,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -44,9 +42,10 @@
 #include "core/data/vote.h"
 #include "core/search/dsl.h"
 #include "core/search/search.h"
+#include "tools/flags/usage.h"
 
 ABSL_FLAG(std::string, solutions, "", "Kaggle solutions file giving the test outputs");
-ABSL_FLAG(std::string, out, "", "baseline: write the Kaggle submission here");
+ABSL_FLAG(std::string, out, "", "baseline, search: write the Kaggle submission here");
 ABSL_FLAG(std::string, submission, "", "score: the submission file to score");
 ABSL_FLAG(std::string, vote, "hierarchical", "baseline: hierarchical or majority");
 ABSL_FLAG(bool, verbose, false, "print one line per task");
@@ -70,13 +69,6 @@ ABSL_FLAG(std::vector<std::string>, views, arc::search::SearchOptions().views,
 
 namespace arc {
 namespace {
-
-constexpr char kUsage[] =
-    "arc-tasks check|baseline|score|search PATH [flags]\n"
-    "  check     validate tasks and print a summary\n"
-    "  baseline  symbolic dihedral/colour-map baseline, writes a submission (--out)\n"
-    "  score     score --submission FILE against the tasks of PATH\n"
-    "  search    program search (core/search) per task, pass@2 when outputs are known";
 
 int Fail(const absl::Status& s) {
   std::cerr << "arc-tasks: " << s << "\n";
@@ -333,22 +325,38 @@ int Search(std::vector<Task> tasks, const std::string& path) {
 }  // namespace arc
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(arc::kUsage);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 3) {
-    std::cerr << "usage: " << arc::kUsage << "\n";
-    return 2;
-  }
-  const std::string command = args[1];
+  const arc::ToolHelp help{
+      "arc-tasks",
+      "offline utilities over ARC task files, with no model: validate tasks, run a symbolic "
+      "baseline, score a Kaggle submission, or run the program search (core/search) on every task. "
+      "PATH is a task file, a directory of them or a Kaggle challenges file; --solutions adds the "
+      "test outputs of a challenges file. Flags marked `search:` or `baseline:` apply to that "
+      "command only.",
+      "arc-tasks check|baseline|score|search PATH [flags]",
+      {{"check", "validate every task and print a summary (--verbose: a line per task)"},
+       {"baseline", "every dihedral transform (+ a learned colour map) that explains all "
+                    "demonstrations predicts; vote; pass@2 when outputs are known (--out FILE)"},
+       {"score", "score --submission FILE against the tasks of PATH (their test outputs)"},
+       {"search", "the program search per task: a line per task (program, seconds), then pass@2 "
+                  "(--out FILE)"}},
+      {},
+      ""};
+  const std::vector<std::string> args = arc::ParseToolCommandLine(argc, argv, help);
+  if (args.empty()) return arc::UsageError(help, "no command (want check, baseline, score or search)");
+  const std::string& command = args[0];
   if (command != "check" && command != "baseline" && command != "score" && command != "search") {
-    std::cerr << "arc-tasks: unknown command \"" << command << "\"\nusage: " << arc::kUsage << "\n";
-    return 2;
+    return arc::UsageError(help, "unknown command \"" + command +
+                                     "\" (want check, baseline, score or search)");
+  }
+  if (args.size() != 2) {
+    return arc::UsageError(help, "`" + command + "` takes one PATH, got " +
+                                     std::to_string(args.size() - 1) + " arguments");
   }
   absl::StatusOr<std::vector<arc::Task>> tasks =
-      arc::ReadTasks(args[2], absl::GetFlag(FLAGS_solutions));
+      arc::ReadTasks(args[1], absl::GetFlag(FLAGS_solutions));
   if (!tasks.ok()) return arc::Fail(tasks.status());
   if (command == "check") return arc::Check(*tasks);
   if (command == "baseline") return arc::Baseline(*tasks);
-  if (command == "search") return arc::Search(std::move(*tasks), args[2]);
+  if (command == "search") return arc::Search(std::move(*tasks), args[1]);
   return arc::Score(*tasks);
 }

@@ -21,10 +21,9 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "tools/flags/heap.h"
+#include "tools/flags/usage.h"
 
 // Model.
 ABSL_FLAG(std::string, preset, "",
@@ -159,10 +158,20 @@ ArcTrainOptions OptionsFromFlags() {
 }  // namespace arc
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  const arc::ToolHelp help{
+      "arc-train",
+      "trains the embedded base model (every parameter, not LoRA) in the compact format on a mix "
+      "of augmented ARC-AGI-1 pretrain tasks (--arc_dir) and generated tasks of the training "
+      "families, with length-bucketed batches, AdamW, warmup and cosine decay, gradient clipping, "
+      "periodic validation and checkpoints that resume bit for bit (docs/TRAINING.md). Exit "
+      "status: 0 done (model written to --out), 1 error, 2 bad flags, 3 stopped by SIGINT/SIGTERM "
+      "after writing a checkpoint (rerun with --resume to continue).",
       "arc-train (--preset tiny|small|WxL | --init DIR) --out DIR (--steps N | --tokens N | "
-      "--minutes M) [--checkpoint_dir DIR [--resume]] [--threads N] [--seed N] ...");
-  absl::ParseCommandLine(argc, argv);
+      "--minutes M) [--checkpoint_dir DIR [--resume]] [--threads N] [--seed N] [flags]",
+      {},
+      {},
+      ""};
+  if (!arc::ParseFlagsOnlyCommandLine(argc, argv, help)) return 2;
   if (absl::GetFlag(FLAGS_keep_freed_memory)) arc::KeepFreedMemory();
   std::signal(SIGINT, arc::OnSignal);
   std::signal(SIGTERM, arc::OnSignal);

@@ -1,15 +1,9 @@
 #include "tools/flags/solve_flags.h"
 
 #include <cstdint>
-#include <iostream>
 #include <string>
-#include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/data/status_macros.h"
 #include "core/solve/option_table.h"
@@ -69,20 +63,11 @@ absl::StatusOr<SolveOptions> SolveOptionsFromFlags(const SolveOptions& base) {
   return o;
 }
 
-bool ParseFlagsOnlyCommandLine(int argc, char** argv, absl::string_view program,
-                               absl::string_view main_file, absl::string_view usage) {
-  absl::FlagsUsageConfig config;
-  config.contains_help_flags = [main_file = std::string(main_file)](absl::string_view file) {
-    return absl::EndsWith(file, main_file) || absl::EndsWith(file, "tools/flags/solve_flags.cc");
-  };
-  absl::SetFlagsUsageConfig(config);
-  absl::SetProgramUsageMessage(usage);
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  if (rest.size() > 1) {
-    std::cerr << program << ": unexpected argument \"" << rest[1] << "\" (flags only; see --help)\n";
-    return false;
-  }
-  return true;
+FlagSection SolveFlagsSection() {
+  return {"solve options (one per row of core/solve/option_table.h, docs/SOLVE_OPTIONS.md; the "
+          "default shown is the built-in one: the model directory's solve_options.json overrides "
+          "it, a flag given overrides both) and the process flag --keep_freed_memory",
+          "tools/flags/solve_flags.cc"};
 }
 
 void ApplyProcessFlags() {

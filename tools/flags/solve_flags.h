@@ -1,6 +1,6 @@
 // The solve-option command-line flags shared by arc-solve and arc-server (absl flags), generated
 // from the option table (core/solve/option_table.h): one flag per option, with the option's name,
-// its built-in default and its help text (`--helpfull` lists them; docs/SOLVE_OPTIONS.md is the
+// its built-in default and its help text (`--help` lists them; docs/SOLVE_OPTIONS.md is the
 // same table with the models/default column). Plus the process flag --keep_freed_memory.
 //
 // A solve flag takes effect only when given on the command line, so the precedence is
@@ -14,8 +14,8 @@
 #define ARC_TOOLS_FLAGS_SOLVE_FLAGS_H_
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "core/solve/options.h"
+#include "tools/flags/usage.h"
 
 namespace arc {
 
@@ -29,13 +29,8 @@ absl::StatusOr<SolveOptions> SolveOptionsFromFlags(const SolveOptions& base);
 // absl::ParseCommandLine, before any worker threads start.
 void ApplyProcessFlags();
 
-// The command-line start of arc-solve and arc-server, which take flags only: `--help` lists the
-// flags defined in the file whose path ends in `main_file` (absl's default looks for a file named
-// after the binary) and the shared solve flags; `usage` is the program usage message. Parses the
-// command line and returns true, or prints `<program>: unexpected argument "..."` on stderr and
-// returns false when a positional argument was given (exit with status 2 then).
-bool ParseFlagsOnlyCommandLine(int argc, char** argv, absl::string_view program,
-                               absl::string_view main_file, absl::string_view usage);
+// The --help section of the flags above, for ToolHelp::sections (tools/flags/usage.h).
+FlagSection SolveFlagsSection();
 
 }  // namespace arc
 
