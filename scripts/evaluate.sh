@@ -9,6 +9,8 @@
 #   held_out        generated tasks of the 7 held-out families (never trained on), HELD_OUT_COUNT each
 #   train_families  one generated task of each of the 39 training families (same difficulty)
 #   dev_small       the dev-split tasks whose grids are all at most 10x10 (measurement only)
+#   dev             all 100 dev-split tasks (measurement only); the summary also reports its
+#                   small-grid subset (the dev_small tasks) from the same run
 # The generated sets use the first curriculum stage's difficulty (sides 3-6, 2 objects, 3 colours).
 # Extra arguments go to every arc-solve call (e.g. --ttt_lr 3e-3 when tuning on held-out families).
 #
@@ -49,16 +51,16 @@ task_dir() {  # prints the folder holding set $1's tasks, creating it on first u
       train_families)
         "$BUILD_DIR/tools/arc-generate" --family training --count 1 --seed "$((GEN_SEED + 1))" \
           "${STAGE1[@]}" --out "$dir" >/dev/null ;;
-      dev_small)
-        "$PY" - "$ARC_DIR" "$dir" <<'PYEOF'
+      dev_small|dev)
+        "$PY" - "$ARC_DIR" "$dir" "$1" <<'PYEOF'
 import json, os, shutil, sys
-root, out = sys.argv[1], sys.argv[2]
+root, out, name = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out, exist_ok=True)
 for i in json.load(open(os.path.join(root, "splits.json")))["dev"]:
     src = os.path.join(root, "training", i + ".json")
     t = json.load(open(src))
     grids = [g for p in t["train"] + t["test"] for g in (p["input"], p["output"])]
-    if all(len(g) <= 10 and len(g[0]) <= 10 for g in grids):
+    if name == "dev" or all(len(g) <= 10 and len(g[0]) <= 10 for g in grids):
         shutil.copy(src, out)
 PYEOF
         ;;
@@ -80,40 +82,55 @@ for set in $SETS; do
     esac
     echo "== $set / $mode: $(ls "$dir" | wc -l) tasks"
     "$BUILD_DIR/tools/arc-solve" --model "$MODEL" --tasks "$dir" --threads "$THREADS" "${flags[@]}" \
-      --report "$OUT/$set-$mode.json" "$@" | tee "$OUT/$set-$mode.log" | grep -E "^tasks|^mean"
+      --report "$OUT/$set-$mode.json" --out "$OUT/$set-$mode-submission.json" "$@" | tee "$OUT/$set-$mode.log" | grep -E "^tasks|^mean"
   done
 done
 
-"$PY" - "$OUT" "$MODEL" <<'PYEOF'
+"$PY" - "$OUT" "$MODEL" "$ARC_DIR" <<'PYEOF'
 import collections, json, os, sys
-out, model = sys.argv[1], sys.argv[2]
+out, model, arc_dir = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def small(task_id):  # every grid of the ARC task at most 10x10 (the dev_small rule)
+    t = json.load(open(os.path.join(arc_dir, "training", task_id + ".json")))
+    grids = [g for p in t["train"] + t["test"] for g in (p["input"], p["output"])]
+    return all(len(g) <= 10 and len(g[0]) <= 10 for g in grids)
+
+def solved(t):
+    return "tests" in t and all(x["correct"] for x in t["tests"])
+
 rows, fam = [], collections.defaultdict(dict)
-for set_ in ("held_out", "train_families", "dev_small"):
-    row = {"set": set_}
+sets = [("held_out", "held_out", None), ("train_families", "train_families", None),
+        ("dev_small", "dev_small", None), ("dev", "dev", None),
+        ("dev (small-grid subset)", "dev", small)]
+for label, set_, keep in sets:
+    row = {"set": label}
     for mode in ("base", "ttt", "search", "both"):
         path = os.path.join(out, f"{set_}-{mode}.json")
         if not os.path.exists(path):
             continue
         tasks = json.load(open(path))["tasks"]
-        ok = [t for t in tasks if "tests" in t and all(x["correct"] for x in t["tests"])]
+        if keep:
+            tasks = [t for t in tasks if keep(t["id"])]
+        if not tasks:
+            continue
+        seconds = [t["seconds"] for t in tasks]
         row["n"] = len(tasks)
-        row[mode] = (len(ok), sum(t["seconds"] for t in tasks) / len(tasks))
+        row[mode] = (sum(map(solved, tasks)), sum(seconds) / len(tasks), max(seconds))
         if set_ == "held_out":
             for t in tasks:
                 f = t["id"].rsplit("_", 2)[0]
-                solved = "tests" in t and all(x["correct"] for x in t["tests"])
                 k, n = fam[f].get(mode, (0, 0))
-                fam[f][mode] = (k + solved, n + 1)
+                fam[f][mode] = (k + solved(t), n + 1)
     if "n" in row:
         rows.append(row)
 def cell(r, mode):
     if mode not in r:
         return "-", "-"
-    k, s = r[mode]
-    return f"{k}/{r['n']} = {k / r['n']:.3f}", f"{s:.1f}"
+    k, s, m = r[mode]
+    return f"{k}/{r['n']} = {k / r['n']:.3f}", f"{s:.1f} / {m:.1f}"
 modes = ("base", "ttt", "search", "both")
 names = {"base": "no TTT", "ttt": "TTT", "search": "search", "both": "search + TTT"}
-lines = [f"Model `{model}`; pass@2 all-or-nothing per task.", "",
+lines = [f"Model `{model}`; pass@2 all-or-nothing per task; seconds per task as mean / max.", "",
          "| set | tasks | " + " | ".join(f"{names[m]} pass@2 | s/task" for m in modes) + " |",
          "|---|---|" + "---|---|" * len(modes)]
 for r in rows:

@@ -85,7 +85,8 @@ TEST(OptionTableTest, StructDefaultsAreTheBuiltInColumn) {
 
 // arc-solve and arc-server with models/default and no option flag must solve exactly as they did
 // when these values were the flags' defaults (byte-identical submissions): every field, exposed or
-// not, is pinned here.
+// not, is pinned here. One deliberate change since: the TTT token budget (ttt_max_tokens 16000),
+// which bounds a task's TTT time (issue 13: at most 60 s per task with both experts).
 TEST(OptionTableTest, ModelsDefaultGivesTheFormerFlagDefaults) {
   absl::StatusOr<SolveOptions> m = LoadModelSolveOptions(kDefaultModel);
   ASSERT_TRUE(m.ok()) << m.status();
@@ -100,7 +101,7 @@ TEST(OptionTableTest, ModelsDefaultGivesTheFormerFlagDefaults) {
   EXPECT_TRUE(o.ttt_data.shuffle_demonstrations);
   EXPECT_EQ(o.ttt_data.max_side, kArcMaxSide);
   EXPECT_EQ(o.ttt_data.max_tokens, 8192);
-  EXPECT_EQ(o.ttt_data.max_total_tokens, 0);
+  EXPECT_EQ(o.ttt_data.max_total_tokens, 16000);
   EXPECT_EQ(o.loss_mask, LossMaskMode::kOutputsAfterFirst);
   EXPECT_EQ(o.train.learning_rate, 3e-3);
   EXPECT_EQ(o.train.weight_decay, 0.01);
