@@ -23,6 +23,8 @@ PACKAGES=(
   yamllint tini python3-yaml python3-protobuf python3-grpcio
   # python for the deployment checks; curl for scripts/run.sh's metrics peek
   python3 curl
+  # a headless browser that renders the HTML report in tests/html_report_browser_test.py
+  chromium
 )
 
 missing=()
