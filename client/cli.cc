@@ -266,6 +266,15 @@ const std::map<std::string, Flag>& Flags() {
                      o.service = v;
                      return absl::OkStatus();
                    }}},
+      // Report files.
+      {"html", {false, kSolve | kEval, [](CliOptions& o, const std::string& v) {
+                  o.html = v;
+                  return absl::OkStatus();
+                }}},
+      {"report", {false, kEval, [](CliOptions& o, const std::string& v) {
+                    o.report = v;
+                    return absl::OkStatus();
+                  }}},
   });
   return *flags;
 }
@@ -431,11 +440,14 @@ commands:
                       --json            print the response as JSON
                       --task_json       send the file's text as task_json instead of messages
                       --candidates N    candidate grids drawn per test input (default 4)
+                      --html FILE       write a visual report (one self-contained HTML page)
   eval PATH         solve every task of a file, directory or Kaggle challenges file
                       --solutions FILE  Kaggle solutions (test outputs) for the pass@2 report
                       --concurrency N   calls in flight (default 1)
                       --out FILE        write the Kaggle submission
                       --limit N         the first N tasks only
+                      --report FILE     write the JSON report (the schema of docs/JSON.md)
+                      --html FILE       write a visual report: a summary table, then every task
   submit FILE       enqueue a task as a job and print the job
   get JOB           a job's state (and result once done)
   watch JOB         stream a job's progress until it finishes
