@@ -266,6 +266,15 @@ const std::map<std::string, Flag>& Flags() {
                      o.service = v;
                      return absl::OkStatus();
                    }}},
+      // Report files.
+      {"html", {false, kSolve | kEval, [](CliOptions& o, const std::string& v) {
+                  o.html = v;
+                  return absl::OkStatus();
+                }}},
+      {"report", {false, kEval, [](CliOptions& o, const std::string& v) {
+                    o.report = v;
+                    return absl::OkStatus();
+                  }}},
   });
   return *flags;
 }
@@ -441,11 +450,14 @@ commands:
                         --json=false         print the result as JSON (arc-solve's report entry)
                         --task_json=false    send the file's text as task_json instead of messages
                         --candidates=4       candidate grids drawn per test input
+                        --html=""            write a visual report (one self-contained HTML page)
   eval PATH           solve every task of a file, directory or Kaggle challenges file
                         --solutions=""       Kaggle solutions (test outputs) for the pass@2 report
                         --concurrency=1      calls in flight
                         --out=""             write the Kaggle submission here ("": none)
                         --limit=0            the first N tasks only (0: all)
+                        --report=""          write the JSON report (the schema of docs/JSON.md)
+                        --html=""            write a visual report: a summary table, then every task
   submit FILE         enqueue a task as a job and print the job (--json=false)
   get JOB             a job's state, and its result once done (--json=false, --candidates=4)
   watch JOB           stream a job's progress until it finishes (--json=false, --candidates=4)

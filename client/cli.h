@@ -51,9 +51,12 @@ struct CliOptions {
   bool json = false;       // --json
   int max_candidates = 4;  // --candidates: candidate grids drawn per test input
 
+  std::string html;  // --html FILE: the visual report (solve, eval; core/report/html_report.h)
+
   // eval.
   std::string solutions;  // --solutions
   std::string out;        // --out
+  std::string report;     // --report FILE: the JSON report (docs/JSON.md), as arc-solve's
   int concurrency = 1;    // --concurrency (eval, load)
   int limit = 0;          // --limit: eval the first N tasks; list at most N jobs
 

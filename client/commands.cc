@@ -10,6 +10,7 @@
 #include "client/render.h"
 #include "core/data/file_util.h"
 #include "core/data/task_io.h"
+#include "core/report/html_report.h"
 
 namespace arc::client {
 namespace {
@@ -46,20 +47,46 @@ class ProgressLine {
   bool drawn_ = false;
 };
 
-// The result as text: the solve-result JSON (--json, core/solve/result_json.h) or the rendering.
+// The --html page of one result (core/report/html_report.h), named on stderr (stdout may be JSON).
+int WriteHtml(const CliOptions& options, const v1::SolveResponse& response, const Task* task,
+              Terminal& term) {
+  absl::StatusOr<nlohmann::json> entry = SolveResponseToJson(response, task);
+  if (!entry.ok()) {
+    term.err << "arc-client: the server's result: " << entry.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::vector<Task> tasks;
+  if (task != nullptr) {
+    tasks.push_back(*task);
+    tasks.back().id = response.task_id();  // the entry's id (--task_id may rename it)
+  }
+  HtmlReportOptions html;
+  html.title = absl::StrCat("arc-client solve ", response.task_id());
+  const nlohmann::json report = {{"tasks", nlohmann::json::array({*std::move(entry)})}};
+  if (absl::Status s = WriteHtmlReport(options.html, report, tasks, html); !s.ok()) {
+    term.err << "arc-client: --html: " << s.message() << "\n";
+    return kExitFailure;
+  }
+  term.err << "html: " << options.html << "\n";
+  return kExitOk;
+}
+
+// The result as text: the solve-result JSON (--json, core/solve/result_json.h) or the rendering;
+// then the --html page when asked for.
 int PrintResult(const CliOptions& options, const v1::SolveResponse& response, const Task* task,
                 Terminal& term) {
   if (!options.json) {
     term.out << FormatSolveResponse(response, task, RenderOptionsFor(options, term));
-    return kExitOk;
+  } else {
+    absl::StatusOr<std::string> json = SolveResponseJson(response, task);
+    if (!json.ok()) {
+      term.err << "arc-client: the server's result: " << json.status().message() << "\n";
+      return kExitFailure;
+    }
+    term.out << *json << "\n";
   }
-  absl::StatusOr<std::string> json = SolveResponseJson(response, task);
-  if (!json.ok()) {
-    term.err << "arc-client: the server's result: " << json.status().message() << "\n";
-    return kExitFailure;
-  }
-  term.out << *json << "\n";
-  return kExitOk;
+  term.out.flush();
+  return options.html.empty() ? kExitOk : WriteHtml(options, response, task, term);
 }
 
 // Reads a stream of SolveEvents (SolveStream or WatchJob) with progress, then prints the result.

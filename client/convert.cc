@@ -171,7 +171,8 @@ absl::StatusOr<SolveResult> SolveResultFromResponse(const v1::SolveResponse& res
   }
   const v1::TttStats& t = response.ttt();
   out.ttt = t.enabled();
-  out.train_stats = {t.samples(), t.steps(), t.first_loss(), t.last_loss(), t.tokens()};
+  out.train_stats = {t.samples(), t.steps(), t.first_loss(), t.last_loss(), t.tokens(),
+                     std::vector<float>(t.losses().begin(), t.losses().end())};
   out.data_stats = {t.base_leave1(),         t.base_leave2(),     t.augmented(),
                     t.dropped_oversize(),    t.duplicates(),      t.dropped_over_tokens(),
                     t.selected_leave1(),     t.selected_leave2()};

@@ -10,8 +10,11 @@
 #include "client/commands.h"
 #include "client/convert.h"
 #include "client/render.h"
+#include "core/data/file_util.h"
 #include "core/data/score.h"
 #include "core/data/task_io.h"
+#include "core/report/html_report.h"
+#include "core/solve/result_json.h"
 
 namespace arc::client {
 namespace {
@@ -122,8 +125,10 @@ int RunEval(const CliOptions& options, Connection& connection, Terminal& term) {
   const double wall = absl::ToDoubleSeconds(absl::Now() - start);
 
   // The submission: every task, with 1x1 placeholders where a call failed (Kaggle wants an entry
-  // for every test input).
+  // for every test input). The report: every task's solve-result entry (docs/JSON.md), or its
+  // error.
   Submission submission;
+  nlohmann::json entries = nlohmann::json::array();
   int failed = 0;
   double server_seconds = 0;
   for (int i = 0; i < n; ++i) {
@@ -133,18 +138,29 @@ int RunEval(const CliOptions& options, Connection& connection, Terminal& term) {
     if (!o.status.ok()) {
       ++failed;
       submission[task.id].assign(static_cast<size_t>(tests), Attempts{Grid(1, 1), Grid(1, 1)});
+      entries.push_back(
+          SolveErrorToJson(task.id, o.seconds,
+                           absl::Status(static_cast<absl::StatusCode>(o.status.error_code()),
+                                        o.status.error_message())));
       continue;
     }
     server_seconds += o.response.timings().total_seconds();
     absl::StatusOr<std::vector<Attempts>> a = AttemptsFromResponse(o.response, tests);
-    if (!a.ok()) {
-      term.err << "arc-client: task " << task.id << ": " << a.status().message() << "\n";
+    const absl::StatusOr<nlohmann::json> entry = a.ok()
+                                                     ? SolveResponseToJson(o.response, &task)
+                                                     : absl::StatusOr<nlohmann::json>(a.status());
+    if (!entry.ok()) {
+      term.err << "arc-client: task " << task.id << ": " << entry.status().message() << "\n";
       ++failed;
       submission[task.id].assign(static_cast<size_t>(tests), Attempts{Grid(1, 1), Grid(1, 1)});
+      entries.push_back(SolveErrorToJson(task.id, o.seconds, entry.status()));
       continue;
     }
     submission[task.id] = *std::move(a);
+    entries.push_back(*entry);
   }
+  nlohmann::json json_report = {
+      {"server", connection.target().address}, {"tasks", std::move(entries)}, {"failed", failed}};
 
   term.out << "\n"
            << absl::StrFormat(
@@ -176,6 +192,9 @@ int RunEval(const CliOptions& options, Connection& connection, Terminal& term) {
             : std::string(),
         report->pass2_all_or_nothing, all_right, report->num_tasks, report->pass2_fractional,
         report->per_prediction, report->num_correct_inputs, report->num_submitted_inputs);
+    json_report["score"] = {{"pass2_all_or_nothing", report->pass2_all_or_nothing},
+                            {"pass2_fractional", report->pass2_fractional},
+                            {"per_prediction", report->per_prediction}};
   }
   if (!options.out.empty()) {
     if (absl::Status s = WriteSubmissionFile(options.out, submission); !s.ok()) {
@@ -183,6 +202,22 @@ int RunEval(const CliOptions& options, Connection& connection, Terminal& term) {
       return kExitFailure;
     }
     term.out << "submission: " << options.out << " (" << submission.size() << " tasks)\n";
+  }
+  if (!options.report.empty()) {
+    if (absl::Status s = WriteFileAtomic(options.report, JsonText(json_report) + "\n"); !s.ok()) {
+      term.err << "arc-client: " << s.message() << "\n";
+      return kExitFailure;
+    }
+    term.out << "report: " << options.report << "\n";
+  }
+  if (!options.html.empty()) {
+    HtmlReportOptions html;
+    html.title = absl::StrCat("arc-client eval ", options.args[0]);
+    if (absl::Status s = WriteHtmlReport(options.html, json_report, tasks, html); !s.ok()) {
+      term.err << "arc-client: --html: " << s.message() << "\n";
+      return kExitFailure;
+    }
+    term.out << "html: " << options.html << "\n";
   }
   return failed == 0 ? kExitOk : kExitFailure;
 }

@@ -1,9 +1,9 @@
 #include "client/render.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -23,6 +23,8 @@ namespace {
 // #AAAAAA, #F012BE, #FF851B, #7FDBFF, #870C25). 256-colour codes, not 24-bit ones, because more
 // terminals (and tmux/screen defaults) render them.
 constexpr int kAnsi256[kNumColours] = {16, 26, 196, 41, 220, 248, 199, 208, 117, 88};
+// The digit's colour on each background: white (231) on the dark ones, black (16) on the light.
+constexpr int kAnsi256Digit[kNumColours] = {231, 231, 231, 16, 16, 16, 231, 16, 16, 231};
 constexpr char kReset[] = "\x1b[0m";
 
 int VisibleWidth(const Grid& grid, bool color) { return grid.cols() * (color ? 2 : 1); }
@@ -56,7 +58,17 @@ int TerminalWidth(int fallback) {
   return fallback;
 }
 
-std::vector<std::string> GridLines(const Grid& grid, bool color) {
+int DifferingCells(const Grid& grid, const Grid& expected) {
+  if (grid.rows() != expected.rows() || grid.cols() != expected.cols()) return -1;
+  int n = 0;
+  for (int r = 0; r < grid.rows(); ++r) {
+    for (int c = 0; c < grid.cols(); ++c) n += grid.at(r, c) != expected.at(r, c);
+  }
+  return n;
+}
+
+std::vector<std::string> GridLines(const Grid& grid, bool color, const Grid* expected) {
+  if (expected != nullptr && DifferingCells(grid, *expected) < 0) expected = nullptr;
   std::vector<std::string> lines;
   lines.reserve(static_cast<size_t>(grid.rows()));
   for (int r = 0; r < grid.rows(); ++r) {
@@ -68,9 +80,13 @@ std::vector<std::string> GridLines(const Grid& grid, bool color) {
         line.push_back(static_cast<char>('0' + v));
         continue;
       }
-      // Runs of one colour share an escape sequence.
-      if (v != last) absl::StrAppend(&line, "\x1b[48;5;", kAnsi256[v], "m");
-      line += "  ";
+      // Runs of one colour share an escape sequence: the digit's colour, then the background.
+      if (v != last) {
+        absl::StrAppend(&line, "\x1b[38;5;", kAnsi256Digit[v], ";48;5;", kAnsi256[v], "m");
+      }
+      const bool wrong = expected != nullptr && expected->at(r, c) != v;
+      line.push_back(wrong ? '*' : ' ');
+      line.push_back(static_cast<char>('0' + v));
       last = v;
     }
     if (color && grid.cols() > 0) line += kReset;
@@ -79,9 +95,11 @@ std::vector<std::string> GridLines(const Grid& grid, bool color) {
   return lines;
 }
 
-std::string RenderGrid(const Grid& grid, bool color) {
+std::string RenderGrid(const Grid& grid, bool color, const Grid* expected) {
   std::string out;
-  for (const std::string& line : GridLines(grid, color)) absl::StrAppend(&out, line, "\n");
+  for (const std::string& line : GridLines(grid, color, expected)) {
+    absl::StrAppend(&out, line, "\n");
+  }
   return out;
 }
 
@@ -108,7 +126,8 @@ std::string RenderSideBySide(const std::vector<GridBlock>& blocks, bool color, i
     int height = 0;
     std::vector<std::vector<std::string>> lines;
     for (size_t i = start; i < end; ++i) {
-      lines.push_back(GridLines(blocks[i].grid, color));
+      lines.push_back(
+          GridLines(blocks[i].grid, color, blocks[i].expected ? &*blocks[i].expected : nullptr));
       height = std::max(height, blocks[i].grid.rows());
     }
     // Row -1 is the title line.
@@ -156,15 +175,16 @@ std::string FormatSolveResponse(const v1::SolveResponse& response, const Task* t
                     " invalid, ", p.candidates_size(), " candidates, leave_out ", p.leave_out(),
                     "\n");
     std::vector<GridBlock> blocks;
+    const std::optional<Grid> expected = tc != nullptr ? tc->output : std::nullopt;
     if (tc != nullptr) {
-      blocks.push_back({"input", tc->input});
-      if (tc->output) blocks.push_back({"expected", *tc->output});
+      blocks.push_back({"input", tc->input, std::nullopt});
+      if (expected) blocks.push_back({"expected", *expected, std::nullopt});
     }
     // Attempts first (they are the first two candidates when there are candidates), then further
-    // candidate grids up to the limit.
+    // candidate grids up to the limit; their wrong cells marked when the output is known.
     auto add = [&](const std::string& title, const v1::Grid& g) {
       absl::StatusOr<Grid> grid = GridFromProto(g, title);
-      if (grid.ok()) blocks.push_back({title, *std::move(grid)});
+      if (grid.ok()) blocks.push_back({title, *std::move(grid), expected});
     };
     if (p.has_attempt_1() && p.attempt_1().rows_size() > 0) add("attempt 1", p.attempt_1());
     if (p.has_attempt_2() && p.attempt_2().rows_size() > 0) add("attempt 2", p.attempt_2());
@@ -186,7 +206,15 @@ std::string FormatSolveResponse(const v1::SolveResponse& response, const Task* t
         absl::StatusOr<Grid> grid = GridFromProto(g, "attempt");
         const bool ok = grid.ok() && *grid == *tc->output;
         any = any || ok;
-        verdicts.push_back(absl::StrCat("attempt ", a + 1, ": ", ok ? "correct" : "wrong"));
+        std::string why;
+        if (grid.ok() && !ok) {
+          const int diff = DifferingCells(*grid, *tc->output);
+          why = diff < 0
+                    ? absl::StrCat(" (", grid->rows(), "x", grid->cols(), ", expected ",
+                                   tc->output->rows(), "x", tc->output->cols(), ")")
+                    : absl::StrCat(" (", diff, diff == 1 ? " cell differs)" : " cells differ)");
+        }
+        verdicts.push_back(absl::StrCat("attempt ", a + 1, ": ", ok ? "correct" : "wrong", why));
       }
       absl::StrAppend(&out, "  ", absl::StrJoin(verdicts, ", "),
                       verdicts.empty() ? "no attempt" : "", "  => test ", i, " ",
@@ -322,7 +350,8 @@ std::string FormatServerInfo(const v1::ServerInfo& info) {
   return out;
 }
 
-absl::StatusOr<std::string> SolveResponseJson(const v1::SolveResponse& response, const Task* task) {
+absl::StatusOr<nlohmann::json> SolveResponseToJson(const v1::SolveResponse& response,
+                                                   const Task* task) {
   absl::StatusOr<SolveResult> result = SolveResultFromResponse(response);
   if (!result.ok()) return result.status();
   ResultContext context;
@@ -330,19 +359,92 @@ absl::StatusOr<std::string> SolveResponseJson(const v1::SolveResponse& response,
   context.task = task;
   context.job_id = response.job_id();
   context.queue_seconds = response.timings().queue_seconds();
-  return SolveResultToJson(*result, context).dump(2);
+  return SolveResultToJson(*result, context);
+}
+
+absl::StatusOr<std::string> SolveResponseJson(const v1::SolveResponse& response, const Task* task) {
+  absl::StatusOr<nlohmann::json> json = SolveResponseToJson(response, task);
+  if (!json.ok()) return json.status();
+  return JsonText(*json);
+}
+
+namespace {
+
+using FD = google::protobuf::FieldDescriptor;
+
+// A float as the shortest decimal with 6 significant digits (as the result JSON writes losses).
+double ShortFloat(float f) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", static_cast<double>(f));
+  return std::strtod(text, nullptr);
+}
+
+// One value of a scalar field; `index` < 0 for a singular field.
+nlohmann::json ScalarJson(const google::protobuf::Message& m, const FD* f, int index) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  const bool rep = index >= 0;
+  switch (f->cpp_type()) {
+    case FD::CPPTYPE_INT32:
+      return rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f);
+    case FD::CPPTYPE_INT64:
+      return rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f);
+    case FD::CPPTYPE_UINT32:
+      return rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f);
+    case FD::CPPTYPE_UINT64:
+      return rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f);
+    case FD::CPPTYPE_DOUBLE:
+      return rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f);
+    case FD::CPPTYPE_FLOAT:
+      return ShortFloat(rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f));
+    case FD::CPPTYPE_BOOL:
+      return rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f);
+    case FD::CPPTYPE_ENUM:
+      return (rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f))->name();
+    case FD::CPPTYPE_STRING:
+      return rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);
+    case FD::CPPTYPE_MESSAGE:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+nlohmann::json MessageToJson(const google::protobuf::Message& message) {
+  // The two messages with an ARC-native form of their own.
+  if (const auto* grid = dynamic_cast<const v1::Grid*>(&message)) {
+    absl::StatusOr<Grid> g = GridFromProto(*grid, "grid");
+    if (g.ok()) return g->ToRows();
+  } else if (const auto* response = dynamic_cast<const v1::SolveResponse*>(&message)) {
+    absl::StatusOr<nlohmann::json> j = SolveResponseToJson(*response, nullptr);
+    if (j.ok()) return *std::move(j);
+  }
+  // Otherwise field by field (a malformed grid or result falls back to this too).
+  nlohmann::json out = nlohmann::json::object();
+  const google::protobuf::Descriptor* d = message.GetDescriptor();
+  const google::protobuf::Reflection* r = message.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FD* f = d->field(i);
+    const bool is_message = f->cpp_type() == FD::CPPTYPE_MESSAGE;
+    if (f->is_repeated()) {
+      nlohmann::json items = nlohmann::json::array();
+      for (int k = 0; k < r->FieldSize(message, f); ++k) {
+        items.push_back(is_message ? MessageToJson(r->GetRepeatedMessage(message, f, k))
+                                   : ScalarJson(message, f, k));
+      }
+      out[f->name()] = std::move(items);
+    } else if (f->has_presence() && !r->HasField(message, f)) {
+      continue;
+    } else {
+      out[f->name()] =
+          is_message ? MessageToJson(r->GetMessage(message, f)) : ScalarJson(message, f, -1);
+    }
+  }
+  return out;
 }
 
 std::string ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = true;
-  opts.preserve_proto_field_names = true;
-  std::string out;
-  // Printing a well-formed generated message cannot fail; an error would be a bug worth showing.
-  const auto status = google::protobuf::util::MessageToJsonString(message, &out, opts);
-  if (!status.ok()) return absl::StrCat("{\"error\": \"", status.ToString(), "\"}");
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  return JsonText(MessageToJson(message));
 }
 
 }  // namespace arc::client

@@ -26,6 +26,8 @@ PACKAGES=(
   # the Python client's tests (tests/python: pytest against a live arc-server; the client's stubs
   # come from protoc + grpc_python_plugin of protobuf-compiler-grpc, listed above)
   python3-pytest
+  # a headless browser that renders the HTML report in tests/html_report_browser_test.py
+  chromium
 )
 
 missing=()

@@ -344,6 +344,7 @@ v1::SolveResponse ResultToProto(const SolveResult& r, const std::string& job_id,
   t->set_first_loss(r.train_stats.first_loss);
   t->set_last_loss(r.train_stats.last_loss);
   t->set_tokens(r.train_stats.tokens);
+  t->mutable_losses()->Add(r.train_stats.losses.begin(), r.train_stats.losses.end());
   t->set_base_leave1(r.data_stats.base_leave1);
   t->set_base_leave2(r.data_stats.base_leave2);
   t->set_augmented(r.data_stats.augmented);

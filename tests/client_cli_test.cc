@@ -187,5 +187,21 @@ TEST(ClientCliTest, DoubleDashEndsOptions) {
   EXPECT_EQ(o->args, std::vector<std::string>{"--odd-job-id"});
 }
 
+// The report files: --html for solve and eval, --report (JSON) for eval (solve prints it: --json).
+TEST(ClientCliTest, ReportFiles) {
+  absl::StatusOr<CliOptions> o = Parse({"--server", "h:1", "solve", "t", "--html", "a.html"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->html, "a.html");
+  o = Parse({"--server", "h:1", "eval", "d", "--html=e.html", "--report", "e.json"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->html, "e.html");
+  EXPECT_EQ(o->report, "e.json");
+  EXPECT_EQ(Error({"--server", "h:1", "solve", "t", "--report", "r.json"}),
+            "--report is not an option of `solve`");
+  EXPECT_EQ(Error({"--server", "h:1", "get", "j", "--html", "x"}),
+            "--html is not an option of `get`");
+  EXPECT_NE(UsageText().find("--html FILE"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace arc::client

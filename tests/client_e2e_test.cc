@@ -279,7 +279,7 @@ TEST_F(ClientE2eTest, SolvePrintsGridsAndVerdicts) {
   const RunResult c = Client(
       absl::StrCat("--color always solve ", kExamples, "/flip.json --include_views ", kFast));
   ASSERT_EQ(c.rc, 0) << c.err;
-  EXPECT_TRUE(absl::StrContains(c.out, "\x1b[48;5;")) << c.out;
+  EXPECT_TRUE(absl::StrContains(c.out, ";48;5;")) << c.out;  // digits on ARC backgrounds
   // Every view's raw prediction, valid or with the reason it was rejected.
   int views = 0;
   for (absl::string_view line : absl::StrSplit(c.out, '\n')) {
@@ -303,15 +303,34 @@ TEST_F(ClientE2eTest, SearchAnswersCarryTheirProgram) {
   EXPECT_TRUE(absl::StrContains(r.out, "ttt skipped")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "        program ")) << r.out;
 
-  const RunResult j = Client(absl::StrCat("solve --json ", kExamples, "/flip.json --seed 5"));
+  const std::string html = *dir_ + "/flip.html";
+  const RunResult j =
+      Client(absl::StrCat("solve --json ", kExamples, "/flip.json --seed 5 --html ", html));
   ASSERT_EQ(j.rc, 0) << j.err;
-  const Json result = Json::parse(j.out);
+  EXPECT_TRUE(absl::StrContains(j.err, "html: " + html)) << j.err;
+  const Json result = Json::parse(j.out);  // stdout stays the JSON alone
   EXPECT_EQ(result["search"]["explained"], true) << j.out;
   EXPECT_EQ(result["ttt"]["enabled"], false) << j.out;
   const Json& best = result["tests"][0]["candidates"][0];
   EXPECT_EQ(best["expert"], "search") << j.out;
   EXPECT_FALSE(best["program"].get<std::string>().empty()) << j.out;
   EXPECT_EQ(result["tests"][0]["correct"], true) << j.out;
+  EXPECT_EQ(result["correct"], true) << j.out;
+  EXPECT_EQ(best["correct"], true) << j.out;
+
+  // The visual report of the same result (core/report/html_report.h): the task, its answer marked
+  // right, with its program.
+  const std::string page = ReadFile(html).value_or("");
+  EXPECT_TRUE(absl::StrContains(page, R"(data-task="flip" data-correct="true")")) << page;
+  EXPECT_TRUE(absl::StrContains(page, R"(data-role="train-input")")) << page;
+  EXPECT_TRUE(absl::StrContains(page, R"(data-role="expected")")) << page;
+  EXPECT_TRUE(absl::StrContains(
+      page,
+      R"(data-test="0" data-rank="1" data-expert="search" data-correct="true" data-diff="0")"))
+      << page;
+  EXPECT_TRUE(absl::StrContains(page, absl::StrCat("<code class=\"program\">",
+                                                   best["program"].get<std::string>(), "</code>")))
+      << page;
 }
 
 TEST_F(ClientE2eTest, JsonStructuredAndTaskJsonAgree) {
@@ -324,13 +343,16 @@ TEST_F(ClientE2eTest, JsonStructuredAndTaskJsonAgree) {
   const Json ja = Json::parse(a.out), jb = Json::parse(b.out);
   std::vector<std::string> keys;
   for (const auto& [key, value] : ja.items()) keys.push_back(key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"generated_tokens", "hash", "id", "job", "phase_seconds",
-                                            "prompt_tokens", "search", "seconds", "tests", "ttt"}))
+  EXPECT_EQ(keys, (std::vector<std::string>{"correct", "generated_tokens", "hash", "id", "job",
+                                            "phase_seconds", "prompt_tokens", "search", "seconds",
+                                            "tests", "ttt"}))
       << a.out;
   EXPECT_EQ(ja["id"], "recolor");
   ASSERT_EQ(ja["tests"].size(), 1u) << a.out;
   EXPECT_FALSE(ja["job"]["id"].get<std::string>().empty());
   EXPECT_EQ(ja["ttt"]["steps"], 2) << a.out;
+  EXPECT_EQ(ja["ttt"]["losses"].size(), 2u) << a.out;  // the loss of every step, over the wire
+  EXPECT_TRUE(ja["ttt"]["losses"][0].is_number()) << a.out;
   // Same task, options and seed: the same candidates whichever way the task travelled.
   EXPECT_EQ(ja["hash"], jb["hash"]);
   EXPECT_EQ(ja["tests"], jb["tests"]);
@@ -501,10 +523,33 @@ TEST_F(ClientE2eTest, EvalWithKaggleChallengesAndSolutions) {
   }
   ASSERT_TRUE(WriteFileAtomic(*dir_ + "/challenges.json", challenges.dump()).ok());
   ASSERT_TRUE(WriteFileAtomic(*dir_ + "/solutions.json", solutions.dump()).ok());
-  RunResult r = Client(absl::StrCat("eval ", *dir_, "/challenges.json --solutions ", *dir_,
-                                    "/solutions.json ", kFast));
+  const std::string report = *dir_ + "/eval-report.json", html = *dir_ + "/eval.html";
+  RunResult r =
+      Client(absl::StrCat("eval ", *dir_, "/challenges.json --solutions ", *dir_,
+                          "/solutions.json ", kFast, " --report ", report, " --html ", html));
   ASSERT_EQ(r.rc, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "pass@2 over 2 tasks with known outputs:")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "report: " + report + "\nhtml: " + html + "\n")) << r.out;
+  // The JSON report has arc-solve's schema (docs/JSON.md): an entry per task, scored.
+  const Json j = Json::parse(ReadFile(report).value_or("null"));
+  ASSERT_EQ(j["tasks"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["tasks"][0]["id"], "flip");
+  EXPECT_EQ(j["tasks"][1]["id"], "recolor");
+  EXPECT_TRUE(j["tasks"][0]["tests"][0]["correct"].is_boolean()) << j.dump();
+  EXPECT_TRUE(j["tasks"][0]["tests"][0]["attempts"][0][0][0].is_number_integer()) << j.dump();
+  EXPECT_EQ(j["failed"], 0);
+  EXPECT_TRUE(j["score"].contains("pass2_all_or_nothing")) << j.dump();
+  // The HTML report: a summary row and a section per task, with demonstrations and the expected
+  // outputs from the solutions file.
+  const std::string page = ReadFile(html).value_or("");
+  for (const char* id : {"flip", "recolor"}) {
+    EXPECT_TRUE(absl::StrContains(page, absl::StrCat("<tr data-task=\"", id, "\""))) << id;
+    EXPECT_TRUE(absl::StrContains(page, absl::StrCat("data-task=\"", id, "\" data-correct=\"")))
+        << id;
+  }
+  EXPECT_TRUE(absl::StrContains(page, R"(<a href="#task-1">recolor</a>)")) << page;
+  EXPECT_TRUE(absl::StrContains(page, R"(data-role="expected")")) << page;
+  EXPECT_TRUE(absl::StrContains(page, R"(data-role="train-output")")) << page;
   // Without solutions there is nothing to score against.
   r = Client(absl::StrCat("eval ", *dir_, "/challenges.json ", kFast));
   ASSERT_EQ(r.rc, 0) << r.out << r.err;

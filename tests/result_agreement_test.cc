@@ -44,7 +44,7 @@ TEST(ResultAgreementTest, ArcSolveReportAndArcClientJsonAreTheSame) {
   context.task = &task;
   context.job_id = "job-1";
   context.queue_seconds = 0.25;
-  const std::string report = SolveResultToJson(r, context).dump(2);
+  const std::string report = JsonText(SolveResultToJson(r, context));
 
   const v1::SolveResponse wire = server::ResultToProto(r, "job-1", 0.25, 4.5);
   absl::StatusOr<std::string> printed = client::SolveResponseJson(wire, &task);

@@ -48,26 +48,51 @@ TEST(ResultJsonTest, WritesEveryFieldOfAHandBuiltResult) {
   context.task = &task;
   EXPECT_EQ(
       SolveResultToJson(HandBuilt(), context).dump(),
-      R"({"generated_tokens":40,"hash":"h1","id":"abc",)"
+      R"({"correct":null,"generated_tokens":40,"hash":"h1","id":"abc",)"
       R"("phase_seconds":{"inference":2.5,"search":0.75,"selection":0.125,"ttt_data":0.5,"ttt_train":1.5},)"
       R"("prompt_tokens":300,)"
       R"("search":{"depth_completed":2,"enabled":true,"explained":false,"nodes":56,"programs":1234,)"
       R"("stopped_by_deadline":false,"ttt_skipped":false},"seconds":6.75,)"
       R"("tests":[{"attempts":[[[1,2]],[[3]]],)"
-      R"("candidates":[{"expert":"ttt","grid":[[1,2]],"score":-1.5,"views":["s0/p0/identity","s0/p1/identity"],"votes":3},)"
-      R"j({"expert":"search","explained":1,"grid":[[3]],"program":"crop(x)","score":0.0,"views":["transpose"],"votes":0}],)j"
+      R"("candidates":[{"correct":false,"expert":"ttt","grid":[[1,2]],"score":-1.5,"views":["s0/p0/identity","s0/p1/identity"],"votes":3},)"
+      R"j({"correct":true,"expert":"search","explained":1,"grid":[[3]],"program":"crop(x)","score":0.0,"views":["transpose"],"votes":0}],)j"
       R"("correct":true,"invalid_outputs":1,"leave_out":1,"views":4},)"
-      R"({"attempts":[[[5]],[[5]]],"candidates":[{"expert":"ttt","grid":[[5]],"score":0.0,"views":["s0/p0/identity"],"votes":2}],)"
+      R"({"attempts":[[[5]],[[5]]],"candidates":[{"correct":null,"expert":"ttt","grid":[[5]],"score":0.0,"views":["s0/p0/identity"],"votes":2}],)"
       R"("correct":null,"invalid_outputs":0,"leave_out":0,"views":2}],)"
       R"("ttt":{"data":{"augmented":3,"base_leave1":1,"base_leave2":2,"dropped_over_tokens":6,)"
       R"("dropped_oversize":4,"duplicates":5,"selected_leave1":7,"selected_leave2":8},)"
-      R"("enabled":true,"first_loss":2.5,"last_loss":0.25,"samples":9,"steps":10,"tokens":11}})");
+      R"("enabled":true,"first_loss":2.5,"last_loss":0.25,"losses":[2.5,1.25,0.25],"samples":9,)"
+      R"("steps":10,"tokens":11}})");
+}
+
+// The task's "correct": every test input right; false as soon as one is wrong, null while an
+// output is unknown. Losses print with 6 significant digits, not a float's 17.
+TEST(ResultJsonTest, TaskVerdictAndShortLosses) {
+  Task task = TaskWithOutputs();
+  task.test[1].output = G({{5}});
+  ResultContext context;
+  context.task = &task;
+  SolveResult r = HandBuilt();
+  r.train_stats.losses = {2.3456f, 0.1f};
+  nlohmann::json j = SolveResultToJson(r, context);
+  EXPECT_EQ(j["correct"], true) << j.dump();
+  EXPECT_EQ(j["ttt"]["losses"].dump(), "[2.3456,0.1]");
+  task.test[1].output = G({{6}});
+  j = SolveResultToJson(r, context);
+  EXPECT_EQ(j["correct"], false) << j.dump();
+  EXPECT_EQ(j["tests"][1]["candidates"][0]["correct"], false) << j.dump();
+  task.test[0].output.reset();
+  EXPECT_EQ(SolveResultToJson(r, context)["correct"], false) << "a wrong test input decides";
+  task.test[1].output = G({{5}});
+  EXPECT_TRUE(SolveResultToJson(r, context)["correct"].is_null());
 }
 
 TEST(ResultJsonTest, WithoutTheTaskCorrectIsNull) {
   const nlohmann::json j = SolveResultToJson(HandBuilt(), {});
   EXPECT_TRUE(j["tests"][0]["correct"].is_null());
   EXPECT_TRUE(j["tests"][1]["correct"].is_null());
+  EXPECT_TRUE(j["tests"][0]["candidates"][1]["correct"].is_null());
+  EXPECT_TRUE(j["correct"].is_null());
   EXPECT_FALSE(j.contains("job"));
   EXPECT_FALSE(j["tests"][0].contains("view_predictions"));
 }
@@ -86,6 +111,33 @@ TEST(ResultJsonTest, ServerJobAndViewPredictionsAreAdded) {
             R"({"category":"transpose","error":"no stop token","output":null,"valid":false,)"
             R"("view":"s0/p0/transpose"}])");
   EXPECT_FALSE(j["tests"][1].contains("view_predictions"));
+}
+
+// The text form: indented, a list of numbers on one line, a grid one row per line; the same JSON.
+TEST(ResultJsonTest, JsonTextKeepsGridRowsTogether) {
+  const nlohmann::json j = {{"grid", {{0, 1}, {2, 3}}},
+                            {"losses", {2.5, 0.25}},
+                            {"views", {"a", "b"}},
+                            {"empty", nlohmann::json::array()},
+                            {"none", nullptr},
+                            {"o", nlohmann::json::object()}};
+  EXPECT_EQ(JsonText(j),
+            "{\n"
+            "  \"empty\": [],\n"
+            "  \"grid\": [\n"
+            "    [0, 1],\n"
+            "    [2, 3]\n"
+            "  ],\n"
+            "  \"losses\": [2.5, 0.25],\n"
+            "  \"none\": null,\n"
+            "  \"o\": {},\n"
+            "  \"views\": [\n"
+            "    \"a\",\n"
+            "    \"b\"\n"
+            "  ]\n"
+            "}");
+  const nlohmann::json result = SolveResultToJson(HandBuilt(), {});
+  EXPECT_EQ(nlohmann::json::parse(JsonText(result)), result);
 }
 
 TEST(ResultJsonTest, FailedTaskEntry) {

@@ -15,7 +15,7 @@ inline SolveResult HandBuiltResultHeader() {
   r.task_hash = "h1";
   r.ttt = true;
   r.data_stats = {1, 2, 3, 4, 5, 6, 7, 8};
-  r.train_stats = {9, 10, 2.5, 0.25, 11};
+  r.train_stats = {9, 10, 2.5, 0.25, 11, {2.5f, 1.25f, 0.25f}};
   r.prompt_tokens = 300;
   r.generated_tokens = 40;
   return r;

@@ -39,6 +39,7 @@ ABSL_FLAG(int, limit, 0, "solve only the first N tasks (0 = all)");
 ABSL_FLAG(std::string, task_ids, "", "comma-separated task ids to solve (default all)");
 ABSL_FLAG(bool, no_ttt, false, "skip test-time training (the paper's baseline; same as --nottt)");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0 = hardware concurrency)");
+ABSL_FLAG(std::string, html, "", "write a visual report here: one self-contained HTML page");
 // The TTT, inference and selection flags (--ttt_*, --lora_*, --views_*, --selection, --seed, ...)
 // come from tools/flags/solve_flags.h, shared with arc-server.
 
@@ -100,6 +101,8 @@ int Run() {
     if (absl::Status s = CreateParentDirectory(path); !s.ok()) return Fail(s);
   }
   absl::Status written = WriteBatchFiles(*result, absl::GetFlag(FLAGS_out), absl::GetFlag(FLAGS_report), std::cout);
+  if (!written.ok()) return Fail(written);
+  written = WriteBatchHtml(*result, *tasks, absl::GetFlag(FLAGS_html), std::cout);
   if (!written.ok()) return Fail(written);
   return result->failed == 0 ? 0 : 1;
 }

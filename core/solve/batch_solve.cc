@@ -12,6 +12,7 @@
 #include "core/data/file_util.h"
 #include "core/data/score.h"
 #include "core/data/task_io.h"
+#include "core/report/html_report.h"
 #include "core/solve/result_json.h"
 
 namespace arc {
@@ -208,11 +209,19 @@ absl::Status WriteBatchFiles(const BatchResult& result, const std::string& submi
     out << "submission: " << submission_path << "\n";
   }
   if (!report_path.empty()) {
-    if (absl::Status s = WriteFileAtomic(report_path, result.report.dump(2) + "\n"); !s.ok()) {
+    if (absl::Status s = WriteFileAtomic(report_path, JsonText(result.report) + "\n"); !s.ok()) {
       return s;
     }
     out << "report: " << report_path << "\n";
   }
+  return absl::OkStatus();
+}
+
+absl::Status WriteBatchHtml(const BatchResult& result, const std::vector<Task>& tasks,
+                            const std::string& html_path, std::ostream& out) {
+  if (html_path.empty()) return absl::OkStatus();
+  if (absl::Status s = WriteHtmlReport(html_path, result.report, tasks); !s.ok()) return s;
+  out << "html: " << html_path << "\n";
   return absl::OkStatus();
 }
 

@@ -11,7 +11,7 @@
 //   "<id padded to 10> FAILED <status>"
 //   "mean seconds per task: ttt_data 0.12  ttt_train 1.50  inference 0.30  selection 0.01"
 //   "tasks 2  pass@2 0.5000 (all-or-nothing)  0.5000 (fractional)  per prediction 1/2 = 0.5000"
-//   "submission: <path>", "report: <path>"
+//   "submission: <path>", "report: <path>", "html: <path>"
 //
 // Thread-safety: the functions run on the calling thread and use the solver exclusively.
 #ifndef ARC_CORE_SOLVE_BATCH_SOLVE_H_
@@ -56,6 +56,12 @@ absl::StatusOr<BatchResult> SolveTasks(Solver& solver, const std::vector<Task>& 
 // each skipped when its path is empty, and names each file written on `out`.
 absl::Status WriteBatchFiles(const BatchResult& result, const std::string& submission_path,
                              const std::string& report_path, std::ostream& out);
+
+// Writes the report as one self-contained HTML page (core/report/html_report.h) with the
+// demonstrations and expected outputs of `tasks` to `html_path` and names it on `out` ("html:
+// <path>"); nothing when the path is empty.
+absl::Status WriteBatchHtml(const BatchResult& result, const std::vector<Task>& tasks,
+                            const std::string& html_path, std::ostream& out);
 
 }  // namespace arc
 

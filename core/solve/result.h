@@ -59,6 +59,9 @@ struct TttTrainCounts {
   double first_loss = 0;  // first optimizer step's loss
   double last_loss = 0;   // last optimizer step's loss
   int64_t tokens = 0;     // tokens through the model (with padding)
+  // Every optimizer step's loss, in order (the loss curve of reports): one float per step, so a
+  // few hundred steps cost a few kilobytes on the wire. Empty without TTT.
+  std::vector<float> losses;
 };
 
 // The program search (zero when it did not run).

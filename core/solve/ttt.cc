@@ -134,6 +134,7 @@ absl::StatusOr<TttTrainStats> TrainParameters(
     stats.target_tokens += r->loss_tokens;
     if (step == 0) stats.first_loss = r->loss;
     stats.last_loss = r->loss;
+    stats.losses.push_back(static_cast<float>(r->loss));
     stats.steps = step + 1;
     if (progress) {
       progress({step + 1, total_steps, r->loss, step_options.learning_rate, stats.tokens});
