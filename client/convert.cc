@@ -178,7 +178,8 @@ absl::StatusOr<SolveResult> SolveResultFromResponse(const v1::SolveResponse& res
                     t.selected_leave1(),     t.selected_leave2()};
   const v1::SearchStats& st = response.search();
   out.search = {st.enabled(),         st.explained(),           st.programs(),  st.nodes(),
-                st.depth_completed(), st.stopped_by_deadline(), st.ttt_skipped()};
+                st.depth_completed(), st.stopped_by_deadline(), st.ttt_skipped(),
+                st.ttt_skipped_because()};
   const v1::Timings& tm = response.timings();
   out.seconds = {tm.search_seconds(), tm.ttt_data_seconds(), tm.ttt_train_seconds(),
                  tm.inference_seconds(), tm.selection_seconds()};

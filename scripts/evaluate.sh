@@ -82,7 +82,10 @@ for set in $SETS; do
     esac
     echo "== $set / $mode: $(ls "$dir" | wc -l) tasks"
     "$BUILD_DIR/tools/arc-solve" --model "$MODEL" --tasks "$dir" --threads "$THREADS" "${flags[@]}" \
-      --report "$OUT/$set-$mode.json" --out "$OUT/$set-$mode-submission.json" "$@" | tee "$OUT/$set-$mode.log" | grep -E "^tasks|^mean"
+      --report "$OUT/$set-$mode.json" --out "$OUT/$set-$mode-submission.json" "$@" \
+      | tee "$OUT/$set-$mode.log" | grep -E "^tasks|^mean" ||
+      echo "   arc-solve failed on some tasks (a task too long for the model's context fails the TTT" \
+           "expert alone); each failure is in $OUT/$set-$mode.json"
   done
 done
 

@@ -361,6 +361,7 @@ v1::SolveResponse ResultToProto(const SolveResult& r, const std::string& job_id,
   st->set_depth_completed(r.search.depth_completed);
   st->set_stopped_by_deadline(r.search.stopped_by_deadline);
   st->set_ttt_skipped(r.search.ttt_skipped);
+  st->set_ttt_skipped_because(r.search.ttt_skipped_because);
   v1::Timings* tm = out.mutable_timings();
   tm->set_queue_seconds(queue_seconds);
   tm->set_search_seconds(r.seconds.search);

@@ -200,7 +200,8 @@ TEST(ClientCliTest, ReportFiles) {
             "--report is not an option of `solve`");
   EXPECT_EQ(Error({"--server", "h:1", "get", "j", "--html", "x"}),
             "--html is not an option of `get`");
-  EXPECT_NE(UsageText().find("--html FILE"), std::string::npos);
+  EXPECT_NE(UsageText().find("--html=\"\""), std::string::npos);
+  EXPECT_NE(UsageText().find("--report=\"\""), std::string::npos);
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ TEST(ResultJsonTest, WritesEveryFieldOfAHandBuiltResult) {
       R"("phase_seconds":{"inference":2.5,"search":0.75,"selection":0.125,"ttt_data":0.5,"ttt_train":1.5},)"
       R"("prompt_tokens":300,)"
       R"("search":{"depth_completed":2,"enabled":true,"explained":false,"nodes":56,"programs":1234,)"
-      R"("stopped_by_deadline":false,"ttt_skipped":false},"seconds":6.75,)"
+      R"("stopped_by_deadline":false,"ttt_skipped":false,"ttt_skipped_because":""},"seconds":6.75,)"
       R"("tests":[{"attempts":[[[1,2]],[[3]]],)"
       R"("candidates":[{"correct":false,"expert":"ttt","grid":[[1,2]],"score":-1.5,"views":["s0/p0/identity","s0/p1/identity"],"votes":3},)"
       R"j({"correct":true,"expert":"search","explained":1,"grid":[[3]],"program":"crop(x)","score":0.0,"views":["transpose"],"votes":0}],)j"

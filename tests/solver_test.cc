@@ -347,5 +347,29 @@ TEST(SolverTest, TooLongForTheContextIsFailedPrecondition) {
             "demonstration) has 1266 tokens and the answer needs up to 422");
 }
 
+// With both experts, a task too long for the model's context keeps the search's answers: TTT is
+// skipped (before any training), and the reason is reported.
+TEST(SolverTest, BothExpertsKeepTheSearchWhenTheTaskIsTooLongForTheModel) {
+  Solver solver(TinyModel());
+  Task big;
+  big.id = "big";
+  for (int i = 0; i < 2; ++i) big.train.push_back({Grid(20, 20, 1), Grid(20, 20, 2)});
+  big.test.push_back({Grid(20, 20, 1), Grid(20, 20, 2)});
+  SolveOptions o = FastOptions();
+  o.experts = Experts::kBoth;
+  o.search.skip_ttt_when_explained = false;  // TTT would run if the task fitted
+  absl::StatusOr<SolveResult> r = solver.Solve(big, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->search.ttt_skipped);
+  EXPECT_NE(r->search.ttt_skipped_because.find("no view fits the model's context of 512 tokens"),
+            std::string::npos)
+      << r->search.ttt_skipped_because;
+  EXPECT_FALSE(r->ttt);
+  ASSERT_EQ(r->tests.size(), 1u);
+  ASSERT_FALSE(r->tests[0].candidates.empty());
+  EXPECT_EQ(r->tests[0].candidates[0].grid, Grid(20, 20, 2));
+  EXPECT_EQ(r->tests[0].candidates[0].expert, kSearchExpert);
+}
+
 }  // namespace
 }  // namespace arc

@@ -72,7 +72,11 @@ struct SearchCounts {
   int64_t nodes = 0;               // distinct intermediate states
   int depth_completed = 0;
   bool stopped_by_deadline = false;  // the wall-clock safety stop fired (the result may vary)
-  bool ttt_skipped = false;        // TTT did not run because the search explained the task
+  bool ttt_skipped = false;        // TTT did not run (experts both): ttt_skipped_because says why
+  // "the search explains the task" (skip_ttt_when_explained), or the transduction expert's
+  // FAILED_PRECONDITION (the task does not fit the model's context), whose answers are then the
+  // search's alone. Empty when TTT ran.
+  std::string ttt_skipped_because;
 };
 
 struct PhaseSeconds {

@@ -55,7 +55,8 @@ Json SearchJson(const SearchCounts& s) {
           {"nodes", s.nodes},
           {"depth_completed", s.depth_completed},
           {"stopped_by_deadline", s.stopped_by_deadline},
-          {"ttt_skipped", s.ttt_skipped}};
+          {"ttt_skipped", s.ttt_skipped},
+          {"ttt_skipped_because", s.ttt_skipped_because}};
 }
 
 Json TestJson(const SolveResult& r, size_t k, const Task* task) {

@@ -144,15 +144,14 @@ struct Inference {
   int64_t generated_tokens = 0;
 };
 
-// Step 3: fits every test input's views to the context, then decodes them with the adapted model
-// and, for SelectionOptions::base_attempt, once more with the base model alone.
-absl::StatusOr<Inference> InferViews(const Task& task, const SolveOptions& o,
+// Step 3: decodes every test input's views (fitted to the context before step 1) with the
+// adapted model and, for SelectionOptions::base_attempt, once more with the base model alone.
+absl::StatusOr<Inference> InferViews(std::vector<TestViews> views, const SolveOptions& o,
                                      const ArcModel& model, const InferenceModel& adapted,
                                      bool base_pass, SolveObserver& observer) {
   const PromptFormat& format = *model.format;
   Inference out;
-  ARC_ASSIGN_OR_RETURN(out.views, FitViews(task, format, model.MaxSequenceLength(), o.views,
-                                           o.inference));
+  out.views = std::move(views);
   int total = 0;
   for (const TestViews& tv : out.views) total += static_cast<int>(tv.views.size());
   if (base_pass) total *= 2;  // a second pass with the base model
@@ -284,11 +283,21 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
   const bool skip_ttt = o.experts == Experts::kBoth && o.search.skip_ttt_when_explained &&
                         result.search.explained;
   result.search.ttt_skipped = skip_ttt;
+  if (skip_ttt) result.search.ttt_skipped_because = "the search explains the task";
   if (UsesTtt(o.experts) && !skip_ttt) {
-    ARC_RETURN_IF_ERROR(Transduce(task, o, observer, result));
-  } else {
-    result.tests.resize(task.test.size());
+    // The test inputs' views must fit the model's context, or there is nothing to adapt for. With
+    // both experts, a task too long for the model keeps the search's answers alone.
+    absl::StatusOr<std::vector<TestViews>> views =
+        FitViews(task, *model_->format, model_->MaxSequenceLength(), o.views, o.inference);
+    if (!views.ok() && o.experts == Experts::kBoth && absl::IsFailedPrecondition(views.status())) {
+      result.search.ttt_skipped = true;
+      result.search.ttt_skipped_because = std::string(views.status().message());
+    } else {
+      ARC_RETURN_IF_ERROR(views.status());
+      ARC_RETURN_IF_ERROR(Transduce(task, o, std::move(*views), observer, result));
+    }
   }
+  result.tests.resize(task.test.size());
   // 5. Merge the experts' answers (core/solve/experts.h).
   for (size_t ti = 0; ti < result.tests.size(); ++ti) {
     static const std::vector<search::SearchCandidate> kNone;
@@ -298,7 +307,8 @@ absl::StatusOr<SolveResult> Solver::Solve(const Task& task, const SolveOptions& 
   return result;
 }
 
-absl::Status Solver::Transduce(const Task& task, const SolveOptions& o, SolveObserver& observer,
+absl::Status Solver::Transduce(const Task& task, const SolveOptions& o,
+                               std::vector<TestViews> views, SolveObserver& observer,
                                SolveResult& result) {
   // 1-2. Build the TTT data, adapt.
   Adaptation adaptation;
@@ -326,8 +336,8 @@ absl::Status Solver::Transduce(const Task& task, const SolveOptions& o, SolveObs
   // 3. Infer the views.
   auto start = Clock::now();
   ARC_ASSIGN_OR_RETURN(const Inference inference,
-                       InferViews(task, o, *model_, adapted, result.ttt && o.selection.base_attempt,
-                                  observer));
+                       InferViews(std::move(views), o, *model_, adapted,
+                                  result.ttt && o.selection.base_attempt, observer));
   result.tests = TestResults(inference);
   result.prompt_tokens = inference.prompt_tokens;
   result.generated_tokens = inference.generated_tokens;

@@ -58,6 +58,8 @@
 
 namespace arc {
 
+struct TestViews;  // core/solve/inference.h
+
 // Moves `candidate` (matched by grid) to ranked[1], inserting it when absent; nothing changes when
 // it is already ranked[0]. An inserted candidate keeps its own votes and views.
 void PlaceAsSecond(const Candidate& candidate, std::vector<Candidate>& ranked);
@@ -84,9 +86,11 @@ class Solver {
   absl::StatusOr<Adaptation> Adapt(const std::vector<RenderedPrompt>& samples,
                                    const SolveOptions& options, SolveObserver& observer);
   absl::Status EnsureAdapter(const LoraConfig& config);
-  // Steps 1-4, the TTT expert: fills result.tests (candidates ranked by the TTT selection), the
-  // TTT statistics, token counts and phase seconds.
-  absl::Status Transduce(const Task& task, const SolveOptions& options, SolveObserver& observer,
+  // Steps 1-4, the TTT expert, over the test inputs' views already fitted to the context
+  // (FitViews, core/solve/inference.h): fills result.tests (candidates ranked by the TTT
+  // selection), the TTT statistics, token counts and phase seconds.
+  absl::Status Transduce(const Task& task, const SolveOptions& options,
+                         std::vector<TestViews> views, SolveObserver& observer,
                          SolveResult& result);
 
   std::shared_ptr<const ArcModel> model_;
