@@ -12,6 +12,7 @@ namespace arc::server {
 namespace {
 
 constexpr int64_t kFixedJobBytes = int64_t{64} << 20;
+constexpr int64_t kPrefillPieceTokens = 2048;  // DecodeOptions::prefill_chunk_tokens of inference
 
 std::string Gib(int64_t bytes) { return absl::StrFormat("%.2f GiB", bytes / double(1 << 30)); }
 std::string Millions(int64_t n) { return absl::StrFormat("%.1fM", n / 1e6); }
@@ -140,7 +141,10 @@ JobCost JobCostModel::Estimate(const Task& task, const SolveOptions& o) const {
       }
     }
     train_bytes = activations + transient + 4.0 * bpv * trainable;
-    cost.step_gflop = 3.0 * B * T * c.ForwardFlopsPerToken(cost.train_tokens_per_sample / 2) / 1e9;
+    // Backward is interruptible layer by layer through the adapter's gradient hooks (TrainStep);
+    // a forward pass is not, and full fine-tuning has no hooks: its whole micro-batch counts.
+    cost.step_gflop = (o.full_finetune ? 3.0 : 1.0) * B * T *
+                      c.ForwardFlopsPerToken(cost.train_tokens_per_sample / 2) / 1e9;
   }
 
   // Inference over the views, and the product-of-experts re-scoring.
@@ -150,8 +154,11 @@ JobCost JobCostModel::Estimate(const Task& task, const SolveOptions& o) const {
   cost.token_steps += static_cast<int64_t>(task.test.size() * (cost.views + scored) * (P + N));
   const double infer_bytes = double(bpv) * 2 * L * b * Hkv * D * (P + N) +
                              double(bpv) * 3 * b * H * P * P + double(bpv) * b * P * (4.0 * d + I);
+  // The prefill runs in pieces of kPrefillPieceTokens over the batch (core/solve/inference.cc), the
+  // last piece attending to the whole prompt.
+  const double piece = std::min<double>(b * P, kPrefillPieceTokens);
   cost.step_gflop =
-      std::max(cost.step_gflop, b * P * c.ForwardFlopsPerToken(cost.prompt_tokens / 2) / 1e9);
+      std::max(cost.step_gflop, piece * c.ForwardFlopsPerToken(cost.prompt_tokens) / 1e9);
 
   cost.train_bytes = static_cast<int64_t>(train_bytes);
   cost.infer_bytes = static_cast<int64_t>(infer_bytes);

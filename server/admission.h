@@ -24,8 +24,9 @@
 //                + 4 * 3 * b * heads * P^2 + 4 * b * P * (4 * hidden + intermediate)  (prefill)
 //   bytes        = max(train bytes, infer bytes) + 64 MiB  (the shared model is not counted)
 //   step GFLOP   = the largest indivisible unit of work between two cancellation checks: one
-//                  micro-batch's forward and backward, 3 * batch * T * F(T / 2), or one prefill
-//                  batch, b * P * F(P / 2); F = ModelConfig::ForwardFlopsPerToken.
+//                  micro-batch's forward, batch * T * F(T / 2) (backward is interrupted layer by
+//                  layer; x3 under full_finetune, which has no hooks), or one prefill piece,
+//                  min(b * P, 2048) * F(P); F = ModelConfig::ForwardFlopsPerToken.
 // (4 = bytes per float32 value; 2 on bfloat16 devices.) The constants were calibrated against
 // measured peak RSS on the CPU (docs/SECURITY.md, "Admission and cost limits").
 //
@@ -47,7 +48,7 @@ namespace arc::server {
 struct CostLimits {
   int64_t max_job_bytes = int64_t{8} << 30;       // --max_job_memory_mb (8192)
   int64_t max_job_token_steps = 100'000'000;      // --max_job_token_steps
-  double max_step_gflop = 150;                    // --max_step_gflop
+  double max_step_gflop = 50;                     // --max_step_gflop (about 1 s here)
 };
 
 struct JobCost {

@@ -394,13 +394,13 @@ void JobManager::Record(const Job& job, const Ending& end,
   metrics_->ObserveJob(outcome, end.times.total_seconds);
   LogLine line(end.status.ok() || end.cancelled ? LogLevel::kInfo : LogLevel::kWarning, "job_done");
   line.Add("job_id", job.id())
-      .Add("owner", job.owner())
       .Add("request_id", job.request_id())
       .Add("task_id", job.task().id)
       .Add("task_hash", job.task_hash())
       .Add("outcome", JobOutcomeName(outcome))
       .Add("code", absl::StatusCodeToString(end.status.code()))
-      .Add("queue_s", end.times.queue_seconds);
+      .Add("queue_s", end.times.queue_seconds)
+      .Add("owner", job.owner());
   if (!result.ok()) {
     line.Add("run_s", ran ? end.times.run_seconds : 0.0)
         .Add("total_s", end.times.total_seconds)

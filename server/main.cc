@@ -66,7 +66,7 @@ ABSL_FLAG(int64_t, max_job_memory_mb, 8192,
 ABSL_FLAG(int64_t, max_job_token_steps, 100000000,
           "refuse a job whose estimated token-steps (3 x training tokens + inference tokens) are "
           "above this");
-ABSL_FLAG(double, max_step_gflop, 150,
+ABSL_FLAG(double, max_step_gflop, 50,
           "refuse a job whose largest micro-batch or prefill batch (the work between two "
           "cancellation checks) is estimated above this many GFLOP");
 ABSL_FLAG(absl::Duration, job_timeout, absl::Minutes(30),
