@@ -152,13 +152,15 @@ JobCost JobCostModel::Estimate(const Task& task, const SolveOptions& o) const {
   const int64_t b = std::min<int64_t>(o.inference.batch_size, cost.views);
   const int64_t scored = int64_t{o.selection.poe_top_k} * o.selection.poe_views;
   cost.token_steps += static_cast<int64_t>(task.test.size() * (cost.views + scored) * (P + N));
+  // The prefill runs in pieces of about kPrefillPieceTokens over the batch (core/solve/
+  // inference.cc): one piece's scores, b x H x piece-length x P, and activations are live at once.
+  const double piece_tokens = std::min<double>(b * P, kPrefillPieceTokens);
   const double infer_bytes = double(bpv) * 2 * L * b * Hkv * D * (P + N) +
-                             double(bpv) * 3 * b * H * P * P + double(bpv) * b * P * (4.0 * d + I);
-  // The prefill runs in pieces of kPrefillPieceTokens over the batch (core/solve/inference.cc), the
-  // last piece attending to the whole prompt.
-  const double piece = std::min<double>(b * P, kPrefillPieceTokens);
+                             double(bpv) * 3 * H * piece_tokens * P +
+                             double(bpv) * piece_tokens * (4.0 * d + I);
+  // The last prefill piece attends to the whole prompt.
   cost.step_gflop =
-      std::max(cost.step_gflop, piece * c.ForwardFlopsPerToken(cost.prompt_tokens) / 1e9);
+      std::max(cost.step_gflop, piece_tokens * c.ForwardFlopsPerToken(cost.prompt_tokens) / 1e9);
 
   cost.train_bytes = static_cast<int64_t>(train_bytes);
   cost.infer_bytes = static_cast<int64_t>(infer_bytes);

@@ -21,7 +21,8 @@
 //                + 4 * 4 * trainable parameters         (weights, gradients, AdamW m and v; LoRA
 //                  r * (in + out) per target and layer, or the whole model when full_finetune)
 //   infer bytes  = 4 * 2 * L * b * kv_heads * head_dim * (P + N)       (the KV cache of a batch b)
-//                + 4 * 3 * b * heads * P^2 + 4 * b * P * (4 * hidden + intermediate)  (prefill)
+//                + 4 * 3 * heads * Q * P + 4 * Q * (4 * hidden + intermediate)   (one prefill piece
+//                  of Q = min(b * P, 2048) tokens over the batch: its scores and activations)
 //   bytes        = max(train bytes, infer bytes) + 64 MiB  (the shared model is not counted)
 //   step GFLOP   = the largest indivisible unit of work between two cancellation checks: one
 //                  micro-batch's forward, batch * T * F(T / 2) (backward is interrupted layer by

@@ -18,12 +18,13 @@ import sys
 import time
 
 OPTION_SETS = [
-    ("default options", {}),
+    ("default options (ttt expert)", dict(experts="ttt")),
     ("batch 4", dict(experts="ttt", ttt_batch_size=4)),
     ("batch 8, rank 128, all targets", dict(experts="ttt", ttt_batch_size=8, lora_rank=128,
      lora_targets="q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj,lm_head")),
     ("batch 2, grad accum 64", dict(experts="ttt", ttt_batch_size=2, ttt_grad_accum=64)),
     ("no TTT, infer batch 64", dict(experts="ttt", ttt=False, infer_batch_size=64)),
+    ("batch 2, T=2048", dict(experts="ttt", ttt_batch_size=2, ttt_max_tokens=0)),
 ]
 
 
@@ -76,6 +77,7 @@ def main():
             while time.monotonic() < end and not c.get(job).finished:
                 time.sleep(0.1)
             finished = c.get(job).finished
+            phase = c.get(job).phase
             start = time.monotonic()
             c.cancel(job)
             while not c.get(job).finished:
@@ -88,7 +90,7 @@ def main():
         p.wait()
         print(f"{name}: measured {(peak_kb - base_kb) / 1024 / 1024:.2f} GiB over the serving RSS "
               f"({base_kb / 1024:.0f} MiB); cancel latency "
-              f"{'(finished first)' if finished else f'{latency:.3f} s'}; estimate: "
+              f"{'(finished first)' if finished else f'{latency:.3f} s in phase {phase}'}; estimate: "
               f"{est.group(1) if est else '?'}", flush=True)
 
 
