@@ -26,6 +26,8 @@ PACKAGES=(
   # the Python client's tests (tests/python: pytest against a live arc-server; the client's stubs
   # come from protoc + grpc_python_plugin of protobuf-compiler-grpc, listed above)
   python3-pytest
+  # certificates made at test time (tests/security_test.py) and deploy/secrets/make-dev-secrets.sh
+  openssl
 )
 
 missing=()
