@@ -198,6 +198,30 @@ const std::map<std::string, Flag>& Flags() {
                       o.deadline_seconds = x;
                     })}},
       {"retries", {false, kAll, IntInto("retries", [](CliOptions& o, int x) { o.retries = x; })}},
+      {"tls_ca", {false, kAll, [](CliOptions& o, const std::string& v) {
+                 o.tls_ca = v;
+                 return absl::OkStatus();
+               }}},
+      {"tls_cert", {false, kAll, [](CliOptions& o, const std::string& v) {
+                 o.tls_cert = v;
+                 return absl::OkStatus();
+               }}},
+      {"tls_key", {false, kAll, [](CliOptions& o, const std::string& v) {
+                 o.tls_key = v;
+                 return absl::OkStatus();
+               }}},
+      {"tls_server_name", {false, kAll, [](CliOptions& o, const std::string& v) {
+                 o.tls_server_name = v;
+                 return absl::OkStatus();
+               }}},
+      {"token", {false, kAll, [](CliOptions& o, const std::string& v) {
+                 o.token = v;
+                 return absl::OkStatus();
+               }}},
+      {"token_file", {false, kAll, [](CliOptions& o, const std::string& v) {
+                 o.token_file = v;
+                 return absl::OkStatus();
+               }}},
       {"color", {false, kAll,
                  EnumInto<ColorMode>("color",
                                      {{"auto", ColorMode::kAuto},
@@ -392,6 +416,9 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     if (absl::Status s = f.set(o, value); !s.ok()) return s;
   }
 
+  if (!o.token.empty() && !o.token_file.empty()) {
+    return Usage("--token and --token_file exclude each other");
+  }
   if (o.server.empty()) {
     return Usage("--server is required (host:port, a comma-separated list or dns:///name:port)");
   }
@@ -433,14 +460,24 @@ Options go before or after the command, as --name VALUE or --name=VALUE (boolean
 with its default.
 
 usage: arc-client --server TARGET [--deadline SECONDS] [--retries N] [--color auto|always|never]
-                  <command> [args] [options]
+                  [--tls_ca PEM] [--tls_cert PEM --tls_key PEM] [--tls_server_name NAME]
+                  [--token_file FILE | --token TOKEN] <command> [args] [options]
 
 global options (every command):
   --server=TARGET     required: host:port | a,b,... (IP endpoints, round-robin) | dns:///name:port
                       (round-robin over every address of the name)
   --deadline=600|10   seconds per call: 600 for solve, eval, watch and load calls, 10 for the others
-  --retries=3         retries of UNAVAILABLE and RESOURCE_EXHAUSTED (exponential backoff with
-                      jitter, at least the server's retry-after-ms); load never retries
+  --retries=3         retries of UNAVAILABLE and of RESOURCE_EXHAUSTED that carries the server's
+                      retry-after-ms (a full queue; exponential backoff with jitter, at least
+                      that delay); a job refused for its cost is not retried; load never retries
+  --tls_ca=""         PEM CA bundle that signed the server's certificate: connect with TLS (any
+                      --tls_* option turns TLS on; without --tls_ca the system roots are used)
+  --tls_cert=""       PEM client certificate chain for mutual TLS (with --tls_key)
+  --tls_key=""        PEM private key of --tls_cert
+  --tls_server_name=""  the name the server's certificate must carry (default: the target's host)
+  --token_file=""     file whose first line holds the bearer token (sent as "authorization:
+                      Bearer TOKEN"); a line "TOKEN IDENTITY" of the server's token file works
+  --token=""          the bearer token itself (visible in `ps`; prefer --token_file)
   --color=auto        colour the grids: auto (a terminal, TERM not dumb, NO_COLOR unset), always,
                       never
 

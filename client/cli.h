@@ -2,7 +2,8 @@
 // its options (including the SolveOptions overrides sent to the server).
 //
 //   arc-client --server TARGET [--deadline SECONDS] [--retries N] [--color auto|always|never]
-//              <command> [args] [options]
+//              [--tls_ca PEM] [--tls_cert PEM --tls_key PEM] [--tls_server_name NAME]
+//              [--token_file FILE | --token TOKEN] <command> [args] [options]
 //
 // Options may come before or after the command, as --name VALUE or --name=VALUE; booleans as --name
 // or --name=true|false. An option that the command does not take is an error. Solve-option flags
@@ -36,6 +37,10 @@ struct CliOptions {
   std::optional<double> deadline_seconds;  // --deadline; unset = the command's default
   int retries = 3;                         // --retries (unary calls and stream starts)
   ColorMode color = ColorMode::kAuto;      // --color
+  // Transport security (client/connection.h ChannelSecurity): PEM paths, the name to verify, the
+  // bearer token (--token) or the file holding it (--token_file).
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;
+  std::string token, token_file;
 
   std::string command;  // solve, eval, submit, get, watch, cancel, list, info, health, load
   std::vector<std::string> args;  // positional arguments after the command

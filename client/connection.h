@@ -1,6 +1,9 @@
 // Connection: one gRPC channel to the service (a server, a list of servers or a DNS name; see
 // target.h) with the ArcSolver and grpc.health.v1 stubs, per-call deadlines and retries.
 //
+// The channel is plaintext unless ChannelSecurity asks for TLS; a bearer token is added to every
+// call by a channel interceptor (so calls made on the stubs directly carry it too).
+//
 // The channel balances round-robin when the target names several endpoints, so concurrent calls
 // (eval, load) spread over the servers; a call is never split. Every call gets a deadline: the
 // caller's, or the command's default. Unary calls are retried per RetryPolicy (retry.h) with a
@@ -27,8 +30,26 @@
 
 namespace arc::client {
 
+// Transport security of the channel (docs/SECURITY.md). All PEM file paths; empty: unset.
+struct ChannelSecurity {
+  std::string tls_ca;           // --tls_ca: CA bundle that signed the server's certificate; any
+                                //   TLS option turns TLS on (without --tls_ca: the system roots)
+  std::string tls_cert;         // --tls_cert: client certificate chain (mutual TLS)
+  std::string tls_key;          // --tls_key: its private key
+  std::string tls_server_name;  // --tls_server_name: the name to verify the certificate against
+                                //   (default: the target's host)
+  std::string token;            // --token or the first line of --token_file: sent as
+                                //   "authorization: Bearer TOKEN" on every call
+  bool tls() const { return !tls_ca.empty() || !tls_cert.empty() || !tls_server_name.empty(); }
+};
+
+// Reads --token_file: the token is the first non-empty, non-comment line (its first field, so a
+// line of the server's "TOKEN IDENTITY" file works too). INVALID_ARGUMENT naming the flag.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
+
 struct ConnectionOptions {
   std::string target;                        // --server, see target.h
+  ChannelSecurity security;
   RetryPolicy retry;                         // --retries sets max_retries
   int max_receive_message_bytes = 64 << 20;  // responses with include_views can be large
 };

@@ -27,6 +27,19 @@ int main(int argc, char** argv) {
   co.target = options->server;
   co.retry.max_retries = options->retries;
   co.retry.seed = static_cast<uint64_t>(::getpid());
+  co.security.tls_ca = options->tls_ca;
+  co.security.tls_cert = options->tls_cert;
+  co.security.tls_key = options->tls_key;
+  co.security.tls_server_name = options->tls_server_name;
+  co.security.token = options->token;
+  if (!options->token_file.empty()) {
+    absl::StatusOr<std::string> token = ReadTokenFile(options->token_file);
+    if (!token.ok()) {
+      std::cerr << "arc-client: " << token.status().message() << "\n";
+      return kExitUsage;
+    }
+    co.security.token = *token;
+  }
   absl::StatusOr<std::unique_ptr<Connection>> connection = Connection::Open(co);
   if (!connection.ok()) {
     std::cerr << "arc-client: " << connection.status().message() << "\n";

@@ -61,6 +61,9 @@ RetryOutcome RunWithRetries(const RetryPolicy& policy, uint64_t stream, absl::Ti
     out.status = r.status;
     out.attempts = k + 1;
     if (r.status.ok() || !r.retryable || !IsRetryable(r.status.error_code())) return out;
+    // RESOURCE_EXHAUSTED is retried only when the server named a delay (a full queue); without one
+    // (a job over the cost limits, a message too large) the same request fails the same way.
+    if (r.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && !r.retry_after) return out;
     if (k >= policy.max_retries) return out;
     const absl::Duration wait = backoff.Next(r.retry_after);
     if (clock.now() + wait >= deadline) return out;

@@ -2,8 +2,10 @@
 // runs a call's attempts until one succeeds, fails for good, or the call's deadline would pass.
 //
 // Policy (after AIP-194 and the server's contract in proto/arc/v1/arc_solver.proto):
-// - only UNAVAILABLE (server not ready or draining, connection lost) and RESOURCE_EXHAUSTED (the
-//   server's queue is full) are retried; every other code is final;
+// - only UNAVAILABLE (server not ready or draining, connection lost) and RESOURCE_EXHAUSTED with a
+//   "retry-after-ms" hint (the server's queue is full) are retried; every other code is final, and
+//   so is RESOURCE_EXHAUSTED without a hint (a job over the server's cost limits, a message over
+//   its size limit: retrying the same request cannot help);
 // - the k-th retry (k = 0, 1, ...) waits min(initial * multiplier^k, max) scaled by a factor drawn
 //   uniformly from [1 - jitter, 1 + jitter] (jitter 0: exactly the base, deterministic);
 // - when the server names a delay in "retry-after-ms" metadata, the wait is at least that delay;

@@ -28,6 +28,8 @@ PACKAGES=(
   python3-pytest
   # a headless browser that renders the HTML report in tests/html_report_browser_test.py
   chromium
+  # certificates made at test time (tests/security_test.py) and deploy/secrets/make-dev-secrets.sh
+  openssl
 )
 
 missing=()

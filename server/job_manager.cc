@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/auth.h"
 #include "server/logger.h"
 #include "server/proto_conversion.h"
 #include "server/status_conversion.h"
@@ -20,6 +21,11 @@ JobOutcome OutcomeOf(const absl::Status& s, bool cancelled) {
   return JobOutcome::kFailed;
 }
 
+// Request ids are per owner: the key joins both with a byte neither may contain.
+std::string RequestKey(const std::string& owner, const std::string& request_id) {
+  return absl::StrCat(owner, std::string(1, '\0'), request_id);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -27,6 +33,7 @@ JobOutcome OutcomeOf(const absl::Status& s, bool cancelled) {
 
 Job::Job(std::string id, uint64_t seq, JobSpec spec, absl::Time created)
     : id_(std::move(id)),
+      owner_(std::move(spec.owner)),
       seq_(seq),
       request_id_(std::move(spec.request_id)),
       task_(std::move(spec.task)),
@@ -90,11 +97,7 @@ v1::SolveEvent Job::FinalEvent() const {
 // JobManager
 
 JobManager::JobManager(JobManagerOptions options, Metrics* metrics)
-    : options_(options),
-      metrics_(metrics),
-      // Ids carry the manager's start time so that an id from before a restart is NOT_FOUND rather
-      // than some other job.
-      id_prefix_(absl::StrCat("job-", absl::Hex(absl::ToUnixMillis(absl::Now())), "-")) {
+    : options_(options), metrics_(metrics) {
   metrics_->queue_capacity().Set(options_.queue_capacity);
 }
 
@@ -106,8 +109,9 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Submit(JobSpec spec, Mode mode,
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   Purge(now);
+  const std::string request_key = RequestKey(spec.owner, spec.request_id);
   if (!spec.request_id.empty()) {
-    auto it = by_request_id_.find(spec.request_id);
+    auto it = by_request_id_.find(request_key);
     if (it != by_request_id_.end()) {
       std::shared_ptr<Job> existing = it->second;
       bool reuse = false;
@@ -144,14 +148,17 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Submit(JobSpec spec, Mode mode,
     return s;
   }
   const uint64_t seq = next_seq_++;
-  auto job = std::make_shared<Job>(absl::StrCat(id_prefix_, seq), seq, std::move(spec), now);
+  // 128 random bits: unguessable, and an id from before a restart is NOT_FOUND, not another job.
+  std::string id = NewJobId();
+  while (jobs_.contains(id)) id = NewJobId();
+  auto job = std::make_shared<Job>(std::move(id), seq, std::move(spec), now);
   {
     absl::MutexLock job_lock(&job->mu_);
     job->attached_ = mode == Mode::kAttached ? 1 : 0;
     job->detached_ = mode == Mode::kDetached;
   }
   jobs_[job->id()] = job;
-  if (!job->request_id().empty()) by_request_id_[job->request_id()] = job;
+  if (!job->request_id().empty()) by_request_id_[request_key] = job;
   queue_.push_back(job);
   UpdateGauges();
   if (watcher) WatchLocked(job, std::move(watcher));
@@ -164,22 +171,25 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Submit(JobSpec spec, Mode mode,
   return job;
 }
 
-absl::StatusOr<std::shared_ptr<Job>> JobManager::Find(const std::string& id) {
+absl::StatusOr<std::shared_ptr<Job>> JobManager::Find(const std::string& id,
+                                                      const std::string& owner) {
   absl::MutexLock lock(&mu_);
   Purge(absl::Now());
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) {
+  if (it == jobs_.end() || it->second->owner() != owner) {
     return absl::NotFoundError(absl::StrCat("job_id: no job \"", id, "\" (unknown or expired)"));
   }
   return it->second;
 }
 
-std::vector<std::shared_ptr<Job>> JobManager::List(v1::JobState state, int limit) {
+std::vector<std::shared_ptr<Job>> JobManager::List(v1::JobState state, int limit,
+                                                   const std::string& owner) {
   std::vector<std::shared_ptr<Job>> out;
   {
     absl::MutexLock lock(&mu_);
     Purge(absl::Now());
     for (const auto& [id, job] : jobs_) {
+      if (job->owner() != owner) continue;
       if (state != v1::JOB_STATE_UNSPECIFIED) {
         absl::MutexLock job_lock(&job->mu_);
         if (job->state_ != state) continue;
@@ -389,7 +399,8 @@ void JobManager::Record(const Job& job, const Ending& end,
       .Add("task_hash", job.task_hash())
       .Add("outcome", JobOutcomeName(outcome))
       .Add("code", absl::StatusCodeToString(end.status.code()))
-      .Add("queue_s", end.times.queue_seconds);
+      .Add("queue_s", end.times.queue_seconds)
+      .Add("owner", job.owner());
   if (!result.ok()) {
     line.Add("run_s", ran ? end.times.run_seconds : 0.0)
         .Add("total_s", end.times.total_seconds)
@@ -498,7 +509,7 @@ void JobManager::Purge(absl::Time now) {
     const bool over_count = static_cast<int>(finished_.size()) > options_.max_finished_jobs;
     if (!over_count && finished + options_.job_ttl > now) break;
     jobs_.erase(job->id());
-    auto it = by_request_id_.find(job->request_id());
+    auto it = by_request_id_.find(RequestKey(job->owner(), job->request_id()));
     if (it != by_request_id_.end() && it->second == job) by_request_id_.erase(it);
     finished_.pop_front();
   }

@@ -5,9 +5,13 @@
 //                 jobs are already waiting (with a retry delay; see status_conversion.h),
 //                 UNAVAILABLE once StopAdmitting() was called (draining). Running jobs do not count
 //                 against the capacity; at most `workers` of them run.
-//   idempotency   a non-empty request_id maps to its job while the job is kept: a retry gets the
-//   same
-//                 job (a different task under the same id is INVALID_ARGUMENT). A job that ended
+//   ownership     every job belongs to the identity that submitted it (server/auth.h); Find and
+//                 List see only the caller's jobs, another identity's job is NOT_FOUND, exactly
+//                 as an unknown id (so ids of others' jobs cannot even be confirmed). Job ids are
+//                 128 random bits (NewJobId), not a sequence.
+//   idempotency   a non-empty request_id maps, per owner, to its job while the job is kept: a
+//                 retry gets the same job (a different task under the same id is
+//                 INVALID_ARGUMENT); another owner's equal request_id is another job. A job that ended
 //                 cancelled (caller gone, deadline, CancelJob, drain) does not pin its id: a retry
 //                 starts a fresh job.
 //   cancellation  each job has a cancel token that the worker's solver polls before every training
@@ -53,7 +57,8 @@ namespace arc::server {
 
 // A validated request, ready to run.
 struct JobSpec {
-  std::string request_id;  // may be empty (no idempotency)
+  std::string owner = "anonymous";  // the caller's identity (server/auth.h)
+  std::string request_id;           // may be empty (no idempotency)
   Task task;               // validated; task.id is the request's task_id
   SolveOptions options;    // resolved against the server's defaults and limits
 };
@@ -69,6 +74,7 @@ class JobWatcher {
 class Job {
  public:
   const std::string& id() const { return id_; }
+  const std::string& owner() const { return owner_; }
   const std::string& request_id() const { return request_id_; }
   const std::string& task_hash() const { return task_hash_; }
   const Task& task() const { return task_; }
@@ -100,6 +106,7 @@ class Job {
   Times TimesAt(absl::Time now, bool ran) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string id_;
+  const std::string owner_;
   const uint64_t seq_;  // admission order
   const std::string request_id_;
   const Task task_;
@@ -147,10 +154,10 @@ class JobManager {
   // after Submit() could miss the first events of a job that a worker took at once).
   absl::StatusOr<std::shared_ptr<Job>> Submit(JobSpec spec, Mode mode,
                                               std::shared_ptr<JobWatcher> watcher = nullptr);
-  // NOT_FOUND for unknown or expired ids.
-  absl::StatusOr<std::shared_ptr<Job>> Find(const std::string& id);
-  // Newest first, at most `limit`; JOB_STATE_UNSPECIFIED matches every state.
-  std::vector<std::shared_ptr<Job>> List(v1::JobState state, int limit);
+  // NOT_FOUND for unknown or expired ids and for jobs of another owner (the same message).
+  absl::StatusOr<std::shared_ptr<Job>> Find(const std::string& id, const std::string& owner);
+  // The owner's jobs, newest first, at most `limit`; JOB_STATE_UNSPECIFIED matches every state.
+  std::vector<std::shared_ptr<Job>> List(v1::JobState state, int limit, const std::string& owner);
 
   // Cancels with `reason` (its code becomes the job's; CANCELLED, DEADLINE_EXCEEDED or
   // UNAVAILABLE). No-op for a finished job.
@@ -219,11 +226,11 @@ class JobManager {
 
   const JobManagerOptions options_;
   Metrics* const metrics_;
-  const std::string id_prefix_;
 
   mutable absl::Mutex mu_;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  // Keyed by RequestKey(owner, request_id).
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> by_request_id_ ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<Job>> finished_ ABSL_GUARDED_BY(mu_);  // in finishing order

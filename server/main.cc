@@ -1,7 +1,8 @@
 // arc-server: the ARC test-time-training gRPC service (see server/server.h for the lifecycle and
 // proto/arc/v1/arc_solver.proto for the API).
 //
-//   arc-server [--model DIR] [--address 0.0.0.0:50051] [--metrics_address 0.0.0.0:9464]
+//   arc-server [--model DIR] [--address 127.0.0.1:50051] [--metrics_address 0.0.0.0:9464]
+//              [--tls_cert PEM --tls_key PEM [--tls_client_ca PEM]] [--token_file FILE] [--insecure]
 //              [--device cpu|cuda[:N]] [--workers N] [--threads N] [--queue_capacity N] [options]
 //
 // SIGTERM or SIGINT drains: new jobs get UNAVAILABLE, health turns NOT_SERVING, jobs in flight get
@@ -28,8 +29,10 @@
 #include "server/server.h"
 
 // Serving.
-ABSL_FLAG(std::string, address, "0.0.0.0:50051",
-          "gRPC listen address host:port (port 0 picks one)");
+ABSL_FLAG(std::string, address, "127.0.0.1:50051",
+          "gRPC listen address host:port (port 0 picks one; a port in use is an error). Beyond "
+          "loopback (e.g. 0.0.0.0:50051) it needs --tls_cert/--tls_key or --token_file, or "
+          "--insecure");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9464",
           "Prometheus /metrics listen address host:port; empty disables the exporter");
 ABSL_FLAG(std::string, model, arc::kDefaultModelDir,
@@ -44,6 +47,30 @@ ABSL_FLAG(int, max_finished_jobs, 10000, "finished jobs kept at most (oldest dro
 ABSL_FLAG(int64_t, max_message_bytes, 4 << 20, "largest request accepted, bytes");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "on SIGTERM/SIGINT: time for jobs in flight to finish before they are cancelled");
+// Transport security and identities (server/auth.h, docs/SECURITY.md).
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain of the server: serve TLS (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: require client certificates signed by it (mutual TLS); the "
+          "certificate's CN is the caller's identity");
+ABSL_FLAG(std::string, token_file, "",
+          "bearer tokens, one \"TOKEN IDENTITY\" per line: every ArcSolver call needs "
+          "\"authorization: Bearer TOKEN\"; jobs belong to the token's identity");
+ABSL_FLAG(bool, insecure, false,
+          "allow listening beyond loopback with neither TLS nor tokens (plaintext, every caller "
+          "\"anonymous\")");
+ABSL_FLAG(bool, reflection, true, "serve grpc.reflection (grpcurl, ghz) on the gRPC port");
+// Admission by cost and the wall-clock limit (server/admission.h).
+ABSL_FLAG(int64_t, max_job_memory_mb, 8192,
+          "refuse (RESOURCE_EXHAUSTED) a job whose estimated peak memory is above this, MiB");
+ABSL_FLAG(int64_t, max_job_token_steps, 100000000,
+          "refuse a job whose estimated token-steps (3 x training tokens + inference tokens) are "
+          "above this");
+ABSL_FLAG(double, max_step_gflop, 50,
+          "refuse a job whose largest micro-batch or prefill batch (the work between two "
+          "cancellation checks) is estimated above this many GFLOP");
+ABSL_FLAG(absl::Duration, job_timeout, absl::Minutes(30),
+          "cancel a job (DEADLINE_EXCEEDED) this long after it started running; 0 = no limit");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(bool, warmup, true, "run a tiny warm-up solve before reporting SERVING");
 // Default options of a request (a request overrides them within the limits below): the option
@@ -80,6 +107,16 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   o.warmup = absl::GetFlag(FLAGS_warmup);
+  o.security.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  o.security.tls_key = absl::GetFlag(FLAGS_tls_key);
+  o.security.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  o.security.token_file = absl::GetFlag(FLAGS_token_file);
+  o.security.insecure = absl::GetFlag(FLAGS_insecure);
+  o.security.reflection = absl::GetFlag(FLAGS_reflection);
+  o.costs.max_job_bytes = absl::GetFlag(FLAGS_max_job_memory_mb) << 20;
+  o.costs.max_job_token_steps = absl::GetFlag(FLAGS_max_job_token_steps);
+  o.costs.max_step_gflop = absl::GetFlag(FLAGS_max_step_gflop);
+  o.job_timeout = absl::GetFlag(FLAGS_job_timeout);
 
   // Built-in < the model's solve_options.json < flags given; a request overrides within the limits.
   ARC_ASSIGN_OR_RETURN(const SolveOptions model_defaults, LoadModelSolveOptions(o.model_dir));
@@ -164,6 +201,7 @@ int main(int argc, char** argv) {
       "defaults: built-in < the model's solve_options.json < a solve flag given < the request, "
       "within the --limit_* flags.",
       "arc-server [--model DIR] [--address HOST:PORT] [--metrics_address HOST:PORT] "
+      "[--tls_cert PEM --tls_key PEM [--tls_client_ca PEM]] [--token_file FILE] [--insecure] "
       "[--device cpu|cuda[:N]] [--workers N] [--threads N] [--queue_capacity N] [solve options] "
       "[limits]",
       {},

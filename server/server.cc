@@ -5,6 +5,8 @@
 #include <c10/util/Exception.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +26,20 @@ namespace arc::server {
 namespace {
 
 constexpr char kServiceName[] = "arc.v1.ArcSolver";
+
+// Linking grpc++_reflection registers its builder plugin at static initialisation, so every
+// server would serve reflection; this option drops the plugin from one builder.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
 
 int WorkerThreads(const ServerOptions& o) {
   if (o.threads > 0) return o.threads;
@@ -92,12 +108,25 @@ absl::StatusOr<std::unique_ptr<ArcServer>> ArcServer::Start(ServerOptions option
   jm.job_ttl = o.job_ttl;
   jm.max_finished_jobs = o.max_finished_jobs;
   s->jobs_ = std::make_unique<JobManager>(jm, s->metrics_.get());
-  s->service_ = std::make_unique<ArcSolverService>(&s->options_, s->jobs_.get(), s->metrics_.get());
+  ARC_ASSIGN_OR_RETURN(s->auth_, Authenticator::Create(o.security));
+  ARC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                       MakeServerCredentials(o.security));
+  s->service_ = std::make_unique<ArcSolverService>(&s->options_, s->jobs_.get(), s->metrics_.get(),
+                                                   s->auth_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(o.address, grpc::InsecureServerCredentials(), &s->port_);
+  if (!o.security.reflection) builder.SetOption(std::make_unique<WithoutReflection>());
+  builder.AddListeningPort(o.address, credentials, &s->port_);
+  // A port another process listens on is an error, not a silently shared port: gRPC sets
+  // SO_REUSEPORT by default, which lets a second server bind the same port and steal half the
+  // connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Notice clients that vanished without closing their connection (a dead host, a cut network):
+  // the Solve calls of a dead client end, and so do their jobs.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   builder.RegisterService(s->service_.get());
   // Larger requests fail in gRPC itself with RESOURCE_EXHAUSTED, before any handler runs.
   builder.SetMaxReceiveMessageSize(static_cast<int>(o.max_message_bytes));
@@ -106,8 +135,9 @@ absl::StatusOr<std::unique_ptr<ArcServer>> ArcServer::Start(ServerOptions option
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("--address: cannot listen on \"", o.address, "\" (in use or invalid)"));
+    return absl::UnavailableError(absl::StrCat(
+        "--address: cannot listen on \"", o.address,
+        "\": the port is in use by another process, or the address is not one of this machine"));
   }
   s->server_->GetHealthCheckService()->SetServingStatus("liveness", true);
   s->SetServing(false);
@@ -115,7 +145,18 @@ absl::StatusOr<std::unique_ptr<ArcServer>> ArcServer::Start(ServerOptions option
       .Add("address", o.address)
       .Add("port", s->port_)
       .Add("metrics_port", s->metrics_port())
+      .Add("tls", o.security.tls_cert.empty() ? "off"
+                  : o.security.tls_client_ca.empty() ? "tls" : "mtls")
+      .Add("tokens", s->auth_->num_tokens())
+      .Add("reflection", o.security.reflection)
       .Add("version", ARC_VERSION);
+  if (!IsLoopbackAddress(o.address) && o.security.tls_cert.empty()) {
+    LogLine(LogLevel::kWarning, "plaintext")
+        .Add("address", o.address)
+        .Add("note", o.security.token_file.empty()
+                         ? "--insecure: no TLS and no tokens; anyone who reaches the port owns it"
+                         : "tokens travel without TLS: terminate TLS in front of this port");
+  }
   return s;
 }
 
@@ -203,10 +244,12 @@ absl::Status ArcServer::UseModel(std::shared_ptr<const ArcModel> model) {
   if (state_ != State::kStarting) {
     return absl::OkStatus();  // a drain began while loading: never report SERVING
   }
-  workers_ = std::make_unique<WorkerPool>(model, WorkerPoolOptions{options_.workers, threads},
+  workers_ = std::make_unique<WorkerPool>(model,
+                                          WorkerPoolOptions{options_.workers, threads,
+                                                            options_.job_timeout},
                                           jobs_.get(), metrics_.get());
   workers_->Start();
-  service_->SetReady(std::move(info));
+  service_->SetReady(std::move(info), std::make_unique<JobCostModel>(model));
   jobs_->StartAdmitting();
   SetServing(true);
   state_ = State::kServing;

@@ -3,7 +3,8 @@
 // main.cc drives it from flags and signals; tests run it in-process.
 //
 // Lifecycle:
-//   Start()      binds the gRPC port (and the metrics port); health NOT_SERVING; job-creating
+//   Start()      reads the TLS files and tokens (server/auth.h), binds the gRPC port (an address
+//                in use is an error) and the metrics port; health NOT_SERVING; job-creating
 //                calls answer UNAVAILABLE ("not ready").
 //   LoadModel()  loads --model on --device, runs the warm-up solve (--warmup), starts the workers,
 //                then health SERVING and jobs are admitted.
@@ -66,6 +67,7 @@ class ArcServer {
   const ServerOptions options_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<JobManager> jobs_;
+  std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<ArcSolverService> service_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<grpc::Server> server_;

@@ -61,6 +61,18 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     const int64_t value = std::get<int64_t>(FindSolveOption(l.option)->get(o.defaults));
     ARC_RETURN_IF_ERROR(DefaultWithin(l.option, value, l.limit_flag, o.limits.*l.limit));
   }
+  ARC_RETURN_IF_ERROR(ValidateSecurityOptions(o.security));
+  ARC_RETURN_IF_ERROR(CheckExposure(o.address, o.security));
+  if (o.costs.max_job_bytes < (int64_t{16} << 20) || o.costs.max_job_token_steps < 1 ||
+      !(o.costs.max_step_gflop > 0)) {
+    return absl::InvalidArgumentError(
+        "--max_job_memory_mb must be at least 16, --max_job_token_steps and --max_step_gflop "
+        "positive");
+  }
+  if (o.job_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--job_timeout: ", absl::FormatDuration(o.job_timeout), " is negative"));
+  }
   if (o.job_ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--job_ttl: ", absl::FormatDuration(o.job_ttl), " is not positive"));

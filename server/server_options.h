@@ -18,6 +18,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/data/grid.h"
+#include "server/admission.h"
+#include "server/auth.h"
 #include "core/solve/options.h"
 
 namespace arc::server {
@@ -54,7 +56,9 @@ inline constexpr LimitedOption kLimitedOptions[] = {
 std::optional<int64_t> OptionLimit(const OptionLimits& limits, std::string_view option);
 
 struct ServerOptions {
-  std::string address = "0.0.0.0:50051";         // gRPC listen address (port 0: pick one)
+  // gRPC listen address (port 0: pick one). Loopback by default: beyond it the server needs TLS or
+  // tokens, or --insecure (server/auth.h). A port already in use is an error (no SO_REUSEPORT).
+  std::string address = "127.0.0.1:50051";
   std::string metrics_address = "0.0.0.0:9464";  // Prometheus /metrics; empty: no exporter
   std::string model_dir = "models/default";
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
@@ -64,6 +68,10 @@ struct ServerOptions {
   SolveOptions defaults;       // what a request without overrides gets
   OptionLimits limits;
   TaskLimits task_limits;
+  SecurityOptions security;  // TLS, mTLS, tokens, --insecure, reflection (server/auth.h)
+  CostLimits costs;          // admission by estimated memory and compute (server/admission.h)
+  // A running job is cancelled (DEADLINE_EXCEEDED) this long after it started; 0: no limit.
+  absl::Duration job_timeout = absl::Minutes(30);
   absl::Duration job_ttl = absl::Minutes(10);        // finished jobs are kept this long
   int max_finished_jobs = 10000;                     // and at most this many (oldest dropped first)
   int list_jobs_limit = 1000;                        // ListJobs returns at most this many

@@ -280,7 +280,12 @@ class WatchJobReactor final : public EventStreamReactor {
   WatchJobReactor(ArcSolverService* service, grpc::CallbackServerContext* context,
                   const v1::WatchJobRequest* request)
       : EventStreamReactor(service, context, "WatchJob", /*status_from_job=*/false) {
-    absl::StatusOr<std::shared_ptr<Job>> job = service_->jobs().Find(request->job_id());
+    absl::StatusOr<std::string> owner = service_->Identify(*context_);
+    if (!owner.ok()) {
+      FinishEarly(owner.status());
+      return;
+    }
+    absl::StatusOr<std::shared_ptr<Job>> job = service_->jobs().Find(request->job_id(), *owner);
     if (!job.ok()) {
       FinishEarly(job.status());
       return;
@@ -291,15 +296,29 @@ class WatchJobReactor final : public EventStreamReactor {
 
 }  // namespace
 
-ArcSolverService::ArcSolverService(const ServerOptions* options, JobManager* jobs, Metrics* metrics)
-    : options_(options), jobs_(jobs), metrics_(metrics) {}
+ArcSolverService::ArcSolverService(const ServerOptions* options, JobManager* jobs, Metrics* metrics,
+                                   const Authenticator* auth)
+    : options_(options), jobs_(jobs), metrics_(metrics), auth_(auth) {}
 
-void ArcSolverService::SetReady(v1::ServerInfo info) {
+void ArcSolverService::SetReady(v1::ServerInfo info, std::unique_ptr<const JobCostModel> costs) {
   {
     absl::MutexLock lock(&info_mu_);
     info_ = std::move(info);
+    costs_ = std::move(costs);
   }
   ready_.store(true);
+}
+
+absl::StatusOr<std::string> ArcSolverService::Identify(
+    const grpc::CallbackServerContext& context) const {
+  if (auth_ == nullptr) return std::string(kAnonymousIdentity);
+  absl::StatusOr<std::string> who = auth_->Identify(context);
+  if (!who.ok()) {
+    LogLine(LogLevel::kWarning, "unauthenticated")
+        .Add("peer", context.peer())
+        .Add("error", who.status().message());
+  }
+  return who;
 }
 
 void ArcSolverService::RecordRequest(absl::string_view method, grpc::StatusCode code,
@@ -320,6 +339,7 @@ grpc::ServerUnaryReactor* ArcSolverService::Answer(grpc::CallbackServerContext* 
 absl::StatusOr<JobSpec> ArcSolverService::MakeSpec(grpc::CallbackServerContext& context,
                                                    const v1::SolveRequest& request) const {
   JobSpec spec;
+  ARC_ASSIGN_OR_RETURN(spec.owner, Identify(context));
   spec.request_id = request.request_id();
   if (spec.request_id.empty()) {
     // ghz and other tools set ids as metadata: -m '{"x-request-id":"{{.UUID}}"}'.
@@ -338,6 +358,17 @@ absl::StatusOr<JobSpec> ArcSolverService::MakeSpec(grpc::CallbackServerContext& 
   ARC_ASSIGN_OR_RETURN(spec.task, TaskFromRequest(request, options_->task_limits));
   ARC_ASSIGN_OR_RETURN(
       spec.options, ResolveSolveOptions(request.options(), options_->defaults, options_->limits));
+  // The cost bounds (server/admission.h); before the model is loaded the JobManager refuses anyway.
+  const JobCostModel* costs = nullptr;
+  {
+    absl::MutexLock lock(&info_mu_);
+    costs = costs_.get();
+  }
+  if (costs != nullptr) {
+    const JobCost cost = costs->Estimate(spec.task, spec.options);
+    ARC_RETURN_IF_ERROR(AdmitJobCost(cost, options_->costs));
+    LogLine(LogLevel::kDebug, "job_cost").Add("owner", spec.owner).Add("cost", cost.Describe());
+  }
   return spec;
 }
 
@@ -369,7 +400,9 @@ grpc::ServerUnaryReactor* ArcSolverService::GetJob(grpc::CallbackServerContext* 
                                                    const v1::GetJobRequest* request,
                                                    v1::Job* response) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::shared_ptr<Job>> job = jobs_->Find(request->job_id());
+  absl::StatusOr<std::string> owner = Identify(*context);
+  if (!owner.ok()) return Answer(context, "GetJob", start, owner.status());
+  absl::StatusOr<std::shared_ptr<Job>> job = jobs_->Find(request->job_id(), *owner);
   if (!job.ok()) return Answer(context, "GetJob", start, job.status());
   *response = (*job)->ToProto(/*with_result=*/true);
   return Answer(context, "GetJob", start, absl::OkStatus());
@@ -384,12 +417,15 @@ grpc::ServerUnaryReactor* ArcSolverService::CancelJob(grpc::CallbackServerContex
                                                       const v1::CancelJobRequest* request,
                                                       v1::Job* response) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::shared_ptr<Job>> job = jobs_->Find(request->job_id());
+  absl::StatusOr<std::string> owner = Identify(*context);
+  if (!owner.ok()) return Answer(context, "CancelJob", start, owner.status());
+  absl::StatusOr<std::shared_ptr<Job>> job = jobs_->Find(request->job_id(), *owner);
   if (!job.ok()) return Answer(context, "CancelJob", start, job.status());
   jobs_->Cancel(*job, absl::CancelledError("cancelled by CancelJob"));
   *response = (*job)->ToProto(/*with_result=*/false);
   LogLine(LogLevel::kInfo, "job_cancel_requested")
       .Add("job_id", (*job)->id())
+      .Add("owner", *owner)
       .Add("peer", context->peer());
   return Answer(context, "CancelJob", start, absl::OkStatus());
 }
@@ -398,6 +434,8 @@ grpc::ServerUnaryReactor* ArcSolverService::ListJobs(grpc::CallbackServerContext
                                                      const v1::ListJobsRequest* request,
                                                      v1::ListJobsResponse* response) {
   const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> owner = Identify(*context);
+  if (!owner.ok()) return Answer(context, "ListJobs", start, owner.status());
   if (!v1::JobState_IsValid(request->state())) {
     return Answer(context, "ListJobs", start,
                   absl::InvalidArgumentError(absl::StrCat(
@@ -410,7 +448,7 @@ grpc::ServerUnaryReactor* ArcSolverService::ListJobs(grpc::CallbackServerContext
   }
   const int limit = request->limit() == 0 ? options_->list_jobs_limit
                                           : std::min(request->limit(), options_->list_jobs_limit);
-  for (const std::shared_ptr<Job>& job : jobs_->List(request->state(), limit)) {
+  for (const std::shared_ptr<Job>& job : jobs_->List(request->state(), limit, *owner)) {
     *response->add_jobs() = job->ToProto(/*with_result=*/false);
   }
   return Answer(context, "ListJobs", start, absl::OkStatus());
@@ -420,6 +458,9 @@ grpc::ServerUnaryReactor* ArcSolverService::GetServerInfo(grpc::CallbackServerCo
                                                           const v1::GetServerInfoRequest* request,
                                                           v1::ServerInfo* response) {
   const absl::Time start = absl::Now();
+  if (absl::StatusOr<std::string> owner = Identify(*context); !owner.ok()) {
+    return Answer(context, "GetServerInfo", start, owner.status());
+  }
   if (!ready_.load()) {
     return Answer(context, "GetServerInfo", start,
                   absl::UnavailableError("server is not ready: the model is loading"));

@@ -11,6 +11,10 @@
 //                  whatever the job's outcome (the last event carries it).
 //   SubmitTask, GetJob, CancelJob, ListJobs, GetServerInfo: unary, answered at once.
 // A request's request_id (or, when empty, its "x-request-id" metadata) makes retries idempotent.
+// Identity and ownership (server/auth.h): every ArcSolver call is identified first (UNAUTHENTICATED
+// without a valid token when tokens are configured); jobs belong to their submitter, and GetJob,
+// WatchJob, CancelJob and ListJobs see only the caller's jobs (another identity's job is
+// NOT_FOUND). Job requests are priced before admission (server/admission.h).
 // Every RPC is counted in arc_requests_total and arc_request_duration_seconds with its final code.
 //
 // Readiness: until the model is loaded, job-creating calls and GetServerInfo answer UNAVAILABLE;
@@ -31,6 +35,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "arc/v1/arc_solver.grpc.pb.h"
+#include "server/admission.h"
+#include "server/auth.h"
 #include "server/job_manager.h"
 #include "server/metrics.h"
 #include "server/server_options.h"
@@ -39,12 +45,15 @@ namespace arc::server {
 
 class ArcSolverService final : public v1::ArcSolver::CallbackService {
  public:
-  // `options`, `jobs` and `metrics` must outlive the service.
-  ArcSolverService(const ServerOptions* options, JobManager* jobs, Metrics* metrics);
+  // `options`, `jobs`, `metrics` and `auth` must outlive the service; a null `auth` makes every
+  // caller anonymous.
+  ArcSolverService(const ServerOptions* options, JobManager* jobs, Metrics* metrics,
+                   const Authenticator* auth = nullptr);
 
-  // The model is loaded and warm: GetServerInfo answers `info`. (Admission of jobs is the
-  // JobManager's: closed until the server starts admitting, closed again when draining.)
-  void SetReady(v1::ServerInfo info);
+  // The model is loaded and warm: GetServerInfo answers `info`, job requests are priced by `costs`
+  // (null: not priced). (Admission of jobs is the JobManager's: closed until the server starts
+  // admitting, closed again when draining.)
+  void SetReady(v1::ServerInfo info, std::unique_ptr<const JobCostModel> costs = nullptr);
   bool ready() const { return ready_.load(); }
 
   grpc::ServerUnaryReactor* Solve(grpc::CallbackServerContext* context,
@@ -69,6 +78,10 @@ class ArcSolverService final : public v1::ArcSolver::CallbackService {
                                           v1::ServerInfo* response) override;
 
   // For the reactors (service.cc).
+  // The caller's identity (server/auth.h); UNAUTHENTICATED without a valid token when required.
+  absl::StatusOr<std::string> Identify(const grpc::CallbackServerContext& context) const;
+  // Identifies the caller, validates and resolves the request, and prices it (RESOURCE_EXHAUSTED
+  // over the cost limits, server/admission.h).
   absl::StatusOr<JobSpec> MakeSpec(grpc::CallbackServerContext& context,
                                    const v1::SolveRequest& request) const;
   JobManager& jobs() { return *jobs_; }
@@ -82,9 +95,12 @@ class ArcSolverService final : public v1::ArcSolver::CallbackService {
   const ServerOptions* const options_;
   JobManager* const jobs_;
   Metrics* const metrics_;
+  const Authenticator* const auth_;
   std::atomic<bool> ready_{false};
   mutable absl::Mutex info_mu_;
   v1::ServerInfo info_ ABSL_GUARDED_BY(info_mu_);
+  // Set once by SetReady, then only read (the pointer is copied under the lock).
+  std::unique_ptr<const JobCostModel> costs_ ABSL_GUARDED_BY(info_mu_);
 };
 
 }  // namespace arc::server

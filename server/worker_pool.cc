@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/logger.h"
 
 namespace arc::server {
@@ -18,8 +19,13 @@ namespace {
 // solver, and with it the adapter, is gone).
 class JobObserver final : public SolveObserver {
  public:
-  JobObserver(JobManager& jobs, Metrics& metrics, std::shared_ptr<Job> job)
-      : jobs_(jobs), metrics_(metrics), job_(std::move(job)) {}
+  JobObserver(JobManager& jobs, Metrics& metrics, std::shared_ptr<Job> job,
+              absl::Duration timeout)
+      : jobs_(jobs),
+        metrics_(metrics),
+        job_(std::move(job)),
+        timeout_(timeout),
+        deadline_(timeout > absl::ZeroDuration() ? absl::Now() + timeout : absl::InfiniteFuture()) {}
 
   void OnPhase(SolvePhase phase) override {
     if (phase == SolvePhase::kTttTrain && !adapter_counted_) {
@@ -32,7 +38,13 @@ class JobObserver final : public SolveObserver {
   void OnInference(int views_done, int views_total) override {
     jobs_.OnInference(job_, views_done, views_total);
   }
-  bool IsCancelled() override { return job_->cancel_requested(); }
+  bool IsCancelled() override {
+    if (job_->cancel_requested()) return true;
+    if (absl::Now() < deadline_) return false;
+    jobs_.Cancel(job_, absl::DeadlineExceededError(absl::StrCat(
+                           "the job ran longer than --job_timeout ", absl::FormatDuration(timeout_))));
+    return true;
+  }
 
   bool adapter_counted() const { return adapter_counted_; }
 
@@ -40,6 +52,8 @@ class JobObserver final : public SolveObserver {
   JobManager& jobs_;
   Metrics& metrics_;
   const std::shared_ptr<Job> job_;
+  const absl::Duration timeout_;
+  const absl::Time deadline_;
   bool adapter_counted_ = false;
 };
 
@@ -72,7 +86,7 @@ void WorkerPool::Run(int index) {
       jobs_->Finish(job, absl::CancelledError("cancelled before it started"));
       continue;
     }
-    JobObserver observer(*jobs_, *metrics_, job);
+    JobObserver observer(*jobs_, *metrics_, job, options_.job_timeout);
     absl::StatusOr<SolveResult> result = absl::UnknownError("not run");
     {
       // The job's solver: its adapter lives exactly as long as the job (see the header).

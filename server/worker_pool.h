@@ -6,7 +6,8 @@
 // LoRA adapter (and the optimizer state and caches the solve made) is freed with the job, whether
 // it finished, failed or was cancelled; an idle server holds no adapter (arc_adapters_resident 0).
 // The solver reports to a per-job SolveObserver (worker_pool.cc) that forwards progress to the
-// JobManager and polls the job's cancel token before every training and decode step. Exceptions
+// JobManager and polls the job's cancel token (and the job's wall-clock limit) before every
+// training micro-batch, decode step and search round. Exceptions
 // escaping the model code (c10::Error, std::exception) fail the job with INTERNAL and never take
 // the worker down.
 //
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "core/model/arc_model.h"
 #include "server/job_manager.h"
 #include "server/metrics.h"
@@ -28,6 +30,9 @@ namespace arc::server {
 struct WorkerPoolOptions {
   int workers = 1;
   int threads = 1;  // torch intra-op threads of each worker (at::set_num_threads on its thread)
+  // A job still running this long after it started is cancelled with DEADLINE_EXCEEDED (checked
+  // where the cancel token is: every micro-batch and decode step); 0: no limit.
+  absl::Duration job_timeout = absl::ZeroDuration();
 };
 
 class WorkerPool {

@@ -123,11 +123,22 @@ TEST(ClientRetryTest, LoopStopsOnFinalCodesBudgetAndDeadline) {
                                     always(grpc::StatusCode::INVALID_ARGUMENT), fc.clock());
   EXPECT_EQ(out.attempts, 1);
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  // The retry budget: 1 + 3 attempts.
-  out = RunWithRetries(p, 0, fc.now + absl::Seconds(60),
-                       always(grpc::StatusCode::RESOURCE_EXHAUSTED), fc.clock());
+  // The retry budget: 1 + 3 attempts (a full queue: RESOURCE_EXHAUSTED with a retry hint).
+  out = RunWithRetries(
+      p, 0, fc.now + absl::Seconds(60),
+      [](int) {
+        AttemptResult r;
+        r.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "queue full");
+        r.retry_after = absl::Milliseconds(1);
+        return r;
+      },
+      fc.clock());
   EXPECT_EQ(out.attempts, 4);
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // RESOURCE_EXHAUSTED without a hint (a job over the cost limits) is final.
+  out = RunWithRetries(p, 0, fc.now + absl::Seconds(60),
+                       always(grpc::StatusCode::RESOURCE_EXHAUSTED), fc.clock());
+  EXPECT_EQ(out.attempts, 1);
   // The deadline: waits of 100 and 200 fit in 350 ms, the next (400) does not.
   fc.sleeps.clear();
   out = RunWithRetries(p, 0, fc.now + absl::Milliseconds(350),

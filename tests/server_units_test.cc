@@ -1,10 +1,16 @@
 // Server parts without a model or a network: proto conversion (tasks, options, limits), status
 // conversion, the logger, and the JobManager driven by a fake worker.
 #include <atomic>
+#include <filesystem>
+#include <set>
 #include <thread>
 
 #include "core/data/task_io.h"
 #include "gtest/gtest.h"
+#include "core/data/file_util.h"
+#include "core/model/arc_model.h"
+#include "server/admission.h"
+#include "server/auth.h"
 #include "server/job_manager.h"
 #include "server/logger.h"
 #include "server/metrics.h"
@@ -348,12 +354,12 @@ TEST(JobManagerTest, QueueBoundsIdempotencyAndEvents) {
   auto b2 = jobs.Submit(Spec("b", 2), JobManager::Mode::kDetached).value();
   EXPECT_NE(b2, b);
   // Newest first.
-  std::vector<std::shared_ptr<Job>> listed = jobs.List(v1::JOB_STATE_UNSPECIFIED, 0);
+  std::vector<std::shared_ptr<Job>> listed = jobs.List(v1::JOB_STATE_UNSPECIFIED, 0, "anonymous");
   ASSERT_EQ(listed.size(), 3u);
   EXPECT_EQ(listed[0], b2);
   EXPECT_EQ(listed[2], a);
-  EXPECT_EQ(jobs.List(v1::JOB_STATE_SUCCEEDED, 0).size(), 1u);
-  EXPECT_EQ(Message(jobs.Find("nope").status()), "job_id: no job \"nope\" (unknown or expired)");
+  EXPECT_EQ(jobs.List(v1::JOB_STATE_SUCCEEDED, 0, "anonymous").size(), 1u);
+  EXPECT_EQ(Message(jobs.Find("nope", "anonymous").status()), "job_id: no job \"nope\" (unknown or expired)");
   jobs.Close();
   EXPECT_EQ(b2->ToProto(false).state(), v1::JOB_STATE_CANCELLED);
   EXPECT_EQ(b2->ToProto(false).error().code(), static_cast<int>(absl::StatusCode::kUnavailable));
@@ -391,11 +397,146 @@ TEST(JobManagerTest, FinishedJobsExpire) {
   auto a = jobs.Submit(Spec("x"), JobManager::Mode::kDetached).value();
   jobs.NextJob();
   jobs.Finish(a, FakeResult(*a));
-  EXPECT_TRUE(jobs.Find(a->id()).ok());
+  EXPECT_TRUE(jobs.Find(a->id(), "anonymous").ok());
   absl::SleepFor(absl::Milliseconds(80));
-  EXPECT_EQ(jobs.Find(a->id()).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(jobs.Find(a->id(), "anonymous").status().code(), absl::StatusCode::kNotFound);
   // Its request id is free again.
   EXPECT_NE(jobs.Submit(Spec("x"), JobManager::Mode::kDetached).value(), a);
+}
+
+
+TEST(JobManagerTest, JobsBelongToTheirOwnerAndIdsAreRandom) {
+  Metrics metrics;
+  JobManager jobs({8, 1, absl::Minutes(1), 100}, &metrics);
+  jobs.StartAdmitting();
+  JobSpec alice = Spec("same-request");
+  alice.owner = "alice";
+  JobSpec bob = Spec("same-request");
+  bob.owner = "bob";
+  auto a = jobs.Submit(alice, JobManager::Mode::kDetached).value();
+  auto b = jobs.Submit(bob, JobManager::Mode::kDetached).value();
+  // Request ids are per owner: bob's equal id is another job.
+  EXPECT_NE(a, b);
+  EXPECT_EQ(jobs.Submit(alice, JobManager::Mode::kDetached).value(), a);
+  EXPECT_EQ(a->owner(), "alice");
+  // Another owner's job reads exactly as an unknown one.
+  EXPECT_TRUE(jobs.Find(a->id(), "alice").ok());
+  EXPECT_EQ(Message(jobs.Find(a->id(), "bob").status()),
+            absl::StrCat("job_id: no job \"", a->id(), "\" (unknown or expired)"));
+  ASSERT_EQ(jobs.List(v1::JOB_STATE_UNSPECIFIED, 0, "alice").size(), 1u);
+  EXPECT_EQ(jobs.List(v1::JOB_STATE_UNSPECIFIED, 0, "alice")[0], a);
+  EXPECT_TRUE(jobs.List(v1::JOB_STATE_UNSPECIFIED, 0, "carol").empty());
+  // job- and 32 hex digits, all different.
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = NewJobId();
+    ASSERT_EQ(id.size(), 36u) << id;
+    ASSERT_EQ(id.substr(0, 4), "job-");
+    ASSERT_EQ(id.find_first_not_of("0123456789abcdef", 4), std::string::npos) << id;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
+  jobs.Close();
+}
+
+TEST(AuthTest, ConstantTimeEqualsAndLoopback) {
+  EXPECT_TRUE(ConstantTimeEquals("abcdef", "abcdef"));
+  EXPECT_FALSE(ConstantTimeEquals("abcdef", "abcdeg"));
+  EXPECT_FALSE(ConstantTimeEquals("abcdef", "abcde"));
+  EXPECT_FALSE(ConstantTimeEquals("", "a"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  for (const char* a : {"127.0.0.1:50051", "127.1.2.3:0", "localhost:1", "[::1]:5", "unix:/tmp/s"}) {
+    EXPECT_TRUE(IsLoopbackAddress(a)) << a;
+  }
+  for (const char* a : {"0.0.0.0:50051", "[::]:50051", "10.0.0.2:1", "example.com:443", ":50051"}) {
+    EXPECT_FALSE(IsLoopbackAddress(a)) << a;
+  }
+  SecurityOptions o;
+  EXPECT_TRUE(CheckExposure("127.0.0.1:50051", o).ok());
+  const absl::Status open = CheckExposure("0.0.0.0:50051", o);
+  EXPECT_EQ(open.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(Message(open).find("--address: \"0.0.0.0:50051\" is reachable beyond this machine"),
+            std::string::npos)
+      << open;
+  o.insecure = true;
+  EXPECT_TRUE(CheckExposure("0.0.0.0:50051", o).ok());
+  o.insecure = false;
+  o.token_file = "/some/file";
+  EXPECT_TRUE(CheckExposure("0.0.0.0:50051", o).ok());
+  SecurityOptions half;
+  half.tls_key = "k.pem";
+  EXPECT_EQ(Message(ValidateSecurityOptions(half)),
+            "--tls_key: given without --tls_cert (both are needed for TLS)");
+}
+
+TEST(AuthTest, TokensIdentifyCallers) {
+  const std::string dir = arc::testing::TempDir("auth_tokens");
+  const std::string file = dir + "/tokens";
+  ASSERT_TRUE(WriteFileAtomic(file, "# comment\n\n0123456789abcdef0123 alice\n"
+                              "fedcba9876543210fedc bob\n")
+                  .ok());
+  SecurityOptions o;
+  o.token_file = file;
+  absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(o);
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  EXPECT_EQ((*auth)->num_tokens(), 2);
+  EXPECT_EQ((*auth)->IdentifyFrom("Bearer 0123456789abcdef0123", true, "").value(), "alice");
+  EXPECT_EQ((*auth)->IdentifyFrom("Bearer fedcba9876543210fedc", true, "cn").value(), "bob");
+  const absl::Status missing = (*auth)->IdentifyFrom("", false, "").status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Message(missing), "missing bearer token: send metadata \"authorization: Bearer TOKEN\"");
+  const absl::Status wrong = (*auth)->IdentifyFrom("Bearer 0123456789abcdef0124", true, "").status();
+  EXPECT_EQ(wrong.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Message(wrong), "invalid bearer token");
+  EXPECT_EQ((*auth)->IdentifyFrom("Basic xyz", true, "").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Without tokens: the certificate's name under mTLS, else anonymous.
+  EXPECT_EQ(Authenticator({}, true).IdentifyFrom("", false, "client-a").value(), "client-a");
+  EXPECT_EQ(Authenticator({}, false).IdentifyFrom("", false, "client-a").value(), "anonymous");
+  // Malformed files name the line.
+  ASSERT_TRUE(WriteFileAtomic(file, "short alice\n").ok());
+  EXPECT_EQ(Message(Authenticator::Create(o).status()),
+            absl::StrCat("--token_file: ", file,
+                         ":1: the token has 5 characters; at least 16 are required (openssl rand "
+                         "-hex 32)"));
+  ASSERT_TRUE(WriteFileAtomic(file, "0123456789abcdef0123 a\n0123456789abcdef0123 b\n").ok());
+  EXPECT_EQ(Message(Authenticator::Create(o).status()),
+            absl::StrCat("--token_file: ", file, ":2: the token is listed twice"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AdmissionTest, EstimateGrowsWithTheOptionsAndRefusesOverLimits) {
+  std::shared_ptr<const ArcModel> model =
+      arc::testing::RandomCompactModel(arc::testing::CompactTestConfig("tiny", 512), 7, "tiny");
+  const JobCostModel costs(model);
+  const Task task = SwapTask(3, 1);
+  SolveOptions o;
+  o.experts = Experts::kTtt;
+  const JobCost base = costs.Estimate(task, o);
+  EXPECT_GT(base.train_tokens_per_sample, 10);
+  EXPECT_GT(base.prompt_tokens, 10);
+  EXPECT_GT(base.token_steps, 0);
+  SolveOptions big = o;
+  big.train.batch_size = 32;
+  big.lora.rank = 128;
+  const JobCost more = costs.Estimate(task, big);
+  EXPECT_GT(more.train_bytes, base.train_bytes);
+  EXPECT_GT(more.step_gflop, base.step_gflop);
+  SolveOptions search = o;
+  search.experts = Experts::kSearch;
+  EXPECT_EQ(costs.Estimate(task, search).token_steps, 0);
+
+  CostLimits limits;
+  EXPECT_TRUE(AdmitJobCost(base, limits).ok());
+  limits.max_job_bytes = base.bytes - 1;
+  const absl::Status refused = AdmitJobCost(base, limits);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(Message(refused).find("job too large: estimated peak memory"), std::string::npos);
+  EXPECT_NE(Message(refused).find("is above --max_job_memory_mb"), std::string::npos);
+  limits = CostLimits{};
+  limits.max_job_token_steps = base.token_steps - 1;
+  EXPECT_NE(Message(AdmitJobCost(base, limits)).find("token-steps are above --max_job_token_steps"),
+            std::string::npos);
 }
 
 }  // namespace

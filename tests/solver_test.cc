@@ -34,7 +34,12 @@ class Recorder : public SolveObserver {
     views_done = done;
     views_total = total;
   }
-  bool IsCancelled() override { return cancel_after >= 0 && ++polls > cancel_after; }
+  bool IsCancelled() override {
+    if (cancel_after_steps >= 0 && static_cast<int>(ttt_steps.size()) >= cancel_after_steps) {
+      return true;
+    }
+    return cancel_after >= 0 && ++polls > cancel_after;
+  }
 
   std::vector<SolvePhase> phases;
   std::vector<int> ttt_steps;
@@ -43,6 +48,7 @@ class Recorder : public SolveObserver {
   int views_done = 0;
   int views_total = 0;
   int cancel_after = -1;
+  int cancel_after_steps = -1;  // cancels once this many TTT steps were reported (< 0: never)
   int polls = 0;
 };
 
@@ -324,7 +330,8 @@ TEST(SolverTest, CancellationStopsTrainingAndLeavesTheSolverUsable) {
   o.train.max_steps = 1000;
   o.train.epochs = 100;
   Recorder cancel;
-  cancel.cancel_after = 3;
+  // (Polled many times per step now: before and after each micro-batch, in backward.)
+  cancel.cancel_after_steps = 3;
   absl::StatusOr<SolveResult> r = solver.Solve(ColourSwapTask(3, 4), o, &cancel);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(std::string(r.status().message()).rfind("ttt cancelled at step 3 of ", 0), 0u)

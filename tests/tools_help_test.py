@@ -50,7 +50,7 @@ EXPECTED = {
     "arc-solve": {"model": "models/default", "out": "out/submission.json",
                   "report": "out/report.json", "tasks": '""', "threads": "0", "no_ttt": "false",
                   "experts": "both", "ttt_lr": "0.0001", "keep_freed_memory": "true"},
-    "arc-server": {"model": "models/default", "address": "0.0.0.0:50051",
+    "arc-server": {"model": "models/default", "address": "127.0.0.1:50051",
                    "metrics_address": "0.0.0.0:9464", "workers": "1", "job_ttl": "10m",
                    "limit_search_work": "20000", "experts": "both", "keep_freed_memory": "true"},
 }

@@ -64,8 +64,21 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
 
   KvCache cache(model.config(), b, max_len + options.max_new_tokens,
                 model.options().tensor_options());
-  at::Tensor logits =
-      model.LastLogits(tokens.to(device), mask.to(device), adapter, &cache);  // (B, V)
+  // The prefill, in pieces along time when the batch is large (see DecodeOptions).
+  int64_t piece = max_len;
+  if (options.prefill_chunk_tokens > 0 && b * max_len > options.prefill_chunk_tokens) {
+    piece = std::max<int64_t>(1, options.prefill_chunk_tokens / b);
+  }
+  at::Tensor logits;  // (B, V) of the last position
+  for (int64_t start = 0; start < max_len; start += piece) {
+    if (start > 0 && options.is_cancelled && options.is_cancelled()) {
+      return absl::CancelledError(
+          absl::StrCat("decoding cancelled during the prefill, at token ", start, " of ", max_len));
+    }
+    const int64_t len = std::min(piece, max_len - start);
+    logits = model.LastLogits(tokens.narrow(1, start, len).to(device),
+                              mask.narrow(1, start, len).to(device), adapter, &cache);  // (B, V)
+  }
 
   const std::set<int64_t> stops(options.stop_token_ids.begin(), options.stop_token_ids.end());
   std::vector<size_t> active = chunk;  // batch row -> prompt index

@@ -62,8 +62,14 @@ struct DecodeOptions {
   int64_t max_batch_size = 16;
   // Optional grammar; not owned, must outlive the call.
   const TokenConstraint* constraint = nullptr;
-  // Optional; returning true stops decoding with CANCELLED before the next step.
+  // Optional; returning true stops decoding with CANCELLED before the next step (and between the
+  // pieces of a chunked prefill).
   std::function<bool()> is_cancelled;
+  // > 0: a batch whose prompts hold more than this many tokens in all (rows x the longest prompt)
+  // is prefilled in pieces along time of about this many tokens, with a cancellation check between
+  // pieces, so one prefill cannot delay a cancellation by seconds. 0: one prefill call. The result
+  // is the same up to float rounding (the KV cache carries the earlier pieces).
+  int64_t prefill_chunk_tokens = 0;
 };
 
 enum class FinishReason { kStopToken, kMaxNewTokens, kConstraint };

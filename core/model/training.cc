@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/data/status_macros.h"
 #include "core/model/llama.h"
+#include "core/model/lora.h"
 #include "core/model/tensor_io.h"
 
 namespace arc {
@@ -187,23 +188,68 @@ absl::Status AdamW::LoadStateTensors(std::map<std::string, at::Tensor> tensors) 
   return absl::OkStatus();
 }
 
+namespace {
+
+// Thrown from a gradient hook to abandon a backward pass once the run is cancelled.
+struct BackwardCancelled : std::exception {
+  const char* what() const noexcept override { return "cancelled during backward"; }
+};
+
+absl::Status Cancelled(size_t done, size_t total, const char* where) {
+  return absl::CancelledError(
+      absl::StrCat("train step cancelled ", where, " (", done, " of ", total, " micro-batches)"));
+}
+
+}  // namespace
+
 absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
                                           const LoraAdapter* adapter, AdamW& optimizer,
                                           const std::vector<TrainingBatch>& batches,
                                           const TrainStepOptions& o) {
   if (batches.empty()) return absl::InvalidArgumentError("train step: no batch");
   TrainStepResult result;
+  // With a cancellation callback and an adapter, the callback is also polled from a hook on each
+  // adapter tensor's gradient, so a backward pass stops layer by layer, not only between
+  // micro-batches. (Full fine-tuning has no such hooks: it stops between micro-batches.)
+  std::vector<std::pair<at::Tensor, unsigned>> hooks;
+  auto remove_hooks = [&hooks] {
+    for (auto& [tensor, handle] : hooks) tensor.remove_hook(handle);
+    hooks.clear();
+  };
+  size_t done = 0;
   try {
+    if (o.is_cancelled && adapter != nullptr) {
+      for (const at::Tensor& p : adapter->Parameters()) {
+        at::Tensor t = p;
+        const unsigned handle = t.register_hook([&o](const at::Tensor& grad) {
+          if (o.is_cancelled()) throw BackwardCancelled();
+          return grad;
+        });
+        hooks.emplace_back(t, handle);
+      }
+    }
     optimizer.ZeroGrad();
     double loss_sum = 0;
     for (const TrainingBatch& batch : batches) {
+      if (o.is_cancelled && o.is_cancelled()) {
+        remove_hooks();
+        optimizer.ZeroGrad();
+        return Cancelled(done, batches.size(), "before a micro-batch");
+      }
       const at::Tensor loss = MaskedLoss(model, adapter, batch);
+      if (o.is_cancelled && o.is_cancelled()) {  // the forward pass took its time
+        remove_hooks();
+        optimizer.ZeroGrad();
+        return Cancelled(done, batches.size(), "after a forward pass");
+      }
       (loss / o.grad_accum).backward();
       loss_sum += loss.item<double>();
       result.real_tokens += batch.real_tokens;
       result.padded_tokens += batch.padded_tokens;
       result.loss_tokens += batch.targets.size(0);
+      ++done;
     }
+    remove_hooks();
     result.loss = loss_sum / static_cast<double>(batches.size());
     // TTT's sum syncs once per tensor, so it is only paid for when it clips.
     if (o.clip_grad_norm > 0 || o.norm_sum == GradNormSum::kNormOfNorms) {
@@ -211,8 +257,17 @@ absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
     }
     optimizer.Step(o.learning_rate);
     optimizer.ZeroGrad();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    // The autograd engine rethrows a hook's exception on this thread (as itself or wrapped).
+    remove_hooks();
+    optimizer.ZeroGrad();
+    if (o.is_cancelled && o.is_cancelled()) {
+      return Cancelled(done, batches.size(), "during a backward pass");
+    }
+    if (const auto* c = dynamic_cast<const c10::Error*>(&e)) {
+      return absl::InternalError(absl::StrCat("libtorch: ", c->what_without_backtrace()));
+    }
+    return absl::InternalError(absl::StrCat("train step: ", e.what()));
   }
   return result;
 }

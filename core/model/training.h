@@ -27,6 +27,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -154,6 +155,9 @@ struct TrainStepOptions {
   int grad_accum = 1;
   double clip_grad_norm = 0;  // > 0: clip the global gradient norm to this
   GradNormSum norm_sum = GradNormSum::kNormOfNorms;
+  // Polled before and after each batch's forward pass and, with an adapter, from each adapter
+  // tensor's gradient hook during backward; true: CANCELLED, no update applied, gradients dropped.
+  std::function<bool()> is_cancelled;
 };
 
 struct TrainStepResult {
@@ -166,7 +170,8 @@ struct TrainStepResult {
 
 // One optimizer step: zero the gradients, MaskedLoss and backward for each of `batches`
 // (non-empty), clip, AdamW update at options.learning_rate, drop the gradients. The forward pass
-// goes through `adapter` when it is not null. INTERNAL on a libtorch failure.
+// goes through `adapter` when it is not null. INTERNAL on a libtorch failure; CANCELLED when
+// options.is_cancelled says so (the parameters are then unchanged).
 absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
                                           const LoraAdapter* adapter, AdamW& optimizer,
                                           const std::vector<TrainingBatch>& batches,

@@ -129,6 +129,9 @@ absl::StatusOr<DecodedViews> DecodeViews(const InferenceModel& model, const Prom
   decode.pad_token_id = format.tokenizer().pad_id();
   decode.max_batch_size = inference.batch_size;
   decode.is_cancelled = [&observer] { return observer.IsCancelled(); };
+  // Long prompts are prefilled in pieces of 2048 tokens over the batch, so a cancellation waits
+  // for at most one piece (about 30 GFLOP at a 2048-token context on the embedded model).
+  decode.prefill_chunk_tokens = 2048;
   const bool has_grammar = inference.constrained && format.AllowedNextTokens({}).ok();
   decode.constraint = has_grammar ? &constraint : nullptr;
 

@@ -126,8 +126,15 @@ absl::StatusOr<TttTrainStats> TrainParameters(
     step_options.grad_accum = o.grad_accum;
     step_options.clip_grad_norm = o.clip_grad_norm;
     step_options.norm_sum = GradNormSum::kDoubleSumOfSquares;
+    // Polled inside the step too (every micro-batch, and layer by layer in backward), so a step of
+    // many micro-batches cannot delay a cancellation.
+    step_options.is_cancelled = is_cancelled;
     absl::StatusOr<TrainStepResult> r =
         TrainStep(model, adapter, *optimizer, batches, step_options);
+    if (!r.ok() && r.status().code() == absl::StatusCode::kCancelled) {
+      return absl::CancelledError(absl::StrCat("ttt cancelled at step ", step, " of ", total_steps,
+                                               ": ", r.status().message()));
+    }
     if (!r.ok())
       return absl::Status(r.status().code(), absl::StrCat("ttt: ", r.status().message()));
     stats.tokens += r->padded_tokens;

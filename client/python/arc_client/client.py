@@ -27,12 +27,25 @@ class Client:
     cancels the job when it passes. ``metadata`` is sent with every call (e.g.
     ``{"x-request-id": "..."}``). One Client may be shared by threads, as a gRPC channel may.
 
+    Transport security (docs/SECURITY.md): ``root_certificates`` (PEM bytes of the CA that signed
+    the server's certificate) turns TLS on, as does ``certificate_chain`` with ``private_key`` (PEM
+    bytes of a client certificate, for a server that requires mutual TLS) or ``tls=True`` (the
+    system roots); ``tls_server_name`` overrides the name the certificate is checked against.
+    ``token`` is sent as ``authorization: Bearer TOKEN`` on every call (servers with
+    ``--token_file``).
+
     Every failed call raises :class:`ArcError` with the gRPC status code and the server's message.
     """
 
     def __init__(self, target: str, *, timeout: Optional[float] = None,
                  metadata: Optional[Metadata] = None,
-                 max_receive_message_bytes: int = MAX_RECEIVE_MESSAGE_BYTES) -> None:
+                 max_receive_message_bytes: int = MAX_RECEIVE_MESSAGE_BYTES,
+                 root_certificates: Optional[bytes] = None,
+                 private_key: Optional[bytes] = None,
+                 certificate_chain: Optional[bytes] = None,
+                 tls: bool = False,
+                 tls_server_name: Optional[str] = None,
+                 token: Optional[str] = None) -> None:
         if not target:
             raise ValueError("target: empty (expected host:port)")
         if timeout is not None and timeout <= 0:
@@ -40,9 +53,22 @@ class Client:
         self.target = target
         self.timeout = timeout
         items = metadata.items() if isinstance(metadata, Mapping) else (metadata or ())
-        self._metadata: Tuple[Tuple[str, str], ...] = tuple((k, v) for k, v in items)
-        self._channel = grpc.insecure_channel(
-            target, options=[("grpc.max_receive_message_length", max_receive_message_bytes)])
+        pairs = [(k, v) for k, v in items]
+        if token:
+            pairs.append(("authorization", f"Bearer {token}"))
+        self._metadata: Tuple[Tuple[str, str], ...] = tuple(pairs)
+        if (private_key is None) != (certificate_chain is None):
+            raise ValueError("private_key and certificate_chain go together (mutual TLS)")
+        channel_options = [("grpc.max_receive_message_length", max_receive_message_bytes)]
+        if tls_server_name:
+            channel_options.append(("grpc.ssl_target_name_override", tls_server_name))
+        if tls or root_certificates is not None or certificate_chain is not None or tls_server_name:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=root_certificates, private_key=private_key,
+                certificate_chain=certificate_chain)
+            self._channel = grpc.secure_channel(target, credentials, options=channel_options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=channel_options)
         self._stub = pb_grpc.ArcSolverStub(self._channel)
 
     def __enter__(self) -> "Client":
