@@ -14,7 +14,9 @@
 //      the search's order.
 // Attempts 1 and 2 are the first two of that list. Without TTT (experts = search, or TTT skipped
 // because the search explained the task) the list is the search's answers alone; without search it
-// is the TTT vote unchanged, so `experts = ttt` reproduces the TTT-only solver exactly.
+// is the TTT vote unchanged, so `experts = ttt` reproduces the TTT-only solver exactly. With both
+// experts, a task too long for the model's context gets no TTT candidates (the solver reports why)
+// and keeps the search's answers.
 //
 // Pure functions of their arguments; thread-safe.
 #ifndef ARC_CORE_SOLVE_EXPERTS_H_

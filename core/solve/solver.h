@@ -5,7 +5,10 @@
 //   0. search     with experts both or search: the program search (core/search/search.h) over the
 //                 demonstrations, within its deterministic work budget; with experts both and
 //                 skip_ttt_when_explained, steps 1-4 are skipped when a program explains every
-//                 demonstration for every test input;
+//                 demonstration for every test input; the test inputs' views are then fitted to
+//                 the model's context (step 3's FitViews) before any training, and with experts
+//                 both a task too long for the model skips steps 1-4 and keeps the search's
+//                 answers (SearchCounts::ttt_skipped_because says why);
 //   1. ttt_data   BuildTttData from the demonstrations (core/solve/ttt_data.h), rendered through
 //                 the model's prompt format with the loss mask (samples over the token budget
 //                 dropped);
