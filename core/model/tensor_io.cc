@@ -163,9 +163,10 @@ absl::StatusOr<at::Tensor> TakeTensor(std::map<std::string, at::Tensor>& tensors
 
 absl::Status CheckFinite(const std::map<std::string, at::Tensor>& tensors) {
   constexpr int64_t kChunk = int64_t{1} << 22;
-  for (const auto& [name, tensor] : tensors) {
+  for (const auto& entry : tensors) {
+    const at::Tensor& tensor = entry.second;  // (a structured binding cannot be captured in C++17)
     if (!tensor.defined() || !at::isFloatingType(tensor.scalar_type())) continue;
-    const std::string what = absl::StrCat("tensor ", Quote(name));
+    const std::string what = absl::StrCat("tensor ", Quote(entry.first));
     ARC_RETURN_IF_ERROR(Guarded(what, [&]() -> absl::Status {
       at::NoGradGuard no_grad;
       const at::Tensor flat = tensor.detach().reshape({-1});
