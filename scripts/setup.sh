@@ -9,6 +9,9 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ccache pkg-config git
+  # clang with its runtime libraries: libFuzzer and the sanitizers (scripts/fuzz.sh, scripts/test.sh
+  # --sanitize; docs/SECURITY.md)
+  clang libclang-rt-14-dev
   # model runtime: libtorch (CPU) and a fast BLAS for it
   libtorch-dev libopenblas0-openmp
   # service stack

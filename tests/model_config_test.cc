@@ -180,7 +180,9 @@ TEST(ModelConfigTest, RefusesMissingAndMistypedFields) {
   EXPECT_EQ(
       ErrorWith("eos_token_id", "2"),
       "config.json: field 'eos_token_id' must be an integer or a list of integers, got string");
-  EXPECT_EQ(ParseModelConfig("{not json").status().message(), "config.json: not valid JSON");
+  EXPECT_EQ(ParseModelConfig("{not json").status().message(),
+            "config.json: invalid JSON at byte 3: syntax error while parsing object key - invalid "
+            "literal; last read: '{no'; expected string literal");
   EXPECT_EQ(ParseModelConfig("[1]").status().message(),
             "config.json: expected a JSON object, got array");
 }
@@ -204,6 +206,41 @@ TEST(ModelConfigTest, ValidatesSizes) {
                                        {"high_freq_factor", 1.0},
                                        {"original_max_position_embeddings", 64}}),
             "config.json: rope_scaling needs 0 < low_freq_factor < high_freq_factor, got 4 and 1");
+}
+
+// A number that overflows a double names its field (regression: nlohmann's out_of_range escaped
+// as an exception); an unsigned value beyond int64 is out of range rather than negative.
+TEST(ModelConfigTest, NumbersOutOfRangeNameTheField) {
+  std::string text = Minimal().dump();
+  text.insert(text.size() - 1, R"(,"rope_theta":1e3080)");
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(text);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(),
+            "config.json: rope_theta: number 1e3080 is out of range (it overflows a double), at "
+            "byte 144");
+  EXPECT_EQ(ErrorWith("hidden_size", uint64_t{18446744073709551615u}),
+            "config.json: field 'hidden_size' is out of range, got 18446744073709551615");
+}
+
+// Sizes have upper bounds, so that no product of them (parameter counts, tensor shapes) overflows.
+TEST(ModelConfigTest, SizesHaveUpperBounds) {
+  EXPECT_EQ(ErrorWith("vocab_size", int64_t{1} << 40),
+            "config.json: vocab_size must be at most 16777216, got 1099511627776");
+  EXPECT_EQ(ErrorWith("num_hidden_layers", 5000),
+            "config.json: num_hidden_layers must be at most 4096, got 5000");
+  EXPECT_EQ(ErrorWith("intermediate_size", int64_t{1} << 62),
+            "config.json: intermediate_size must be at most 1048576, got 4611686018427387904");
+  EXPECT_EQ(ErrorWith("max_position_embeddings", int64_t{1} << 30),
+            "config.json: max_position_embeddings must be at most 16777216, got 1073741824");
+  // The largest configuration allowed counts its parameters without overflow.
+  ModelConfig big = ParseModelConfig(Minimal().dump()).value();
+  big.vocab_size = int64_t{1} << 24;
+  big.hidden_size = big.intermediate_size = int64_t{1} << 20;
+  big.num_hidden_layers = int64_t{1} << 12;
+  big.num_attention_heads = big.num_key_value_heads = int64_t{1} << 10;
+  big.head_dim = int64_t{1} << 16;
+  ASSERT_TRUE(big.Validate().ok()) << big.Validate();
+  EXPECT_GT(big.NumParameters(), 0);
 }
 
 TEST(ModelConfigTest, ExplicitHeadDimNeedNotDivideHidden) {

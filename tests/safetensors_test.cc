@@ -553,7 +553,7 @@ TEST_F(SafetensorsTest, BadEntries) {
   EXPECT_EQ(error(R"({"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,4]})", 4),
             t + "shape dimension 9223372036854775808 is too large");
   EXPECT_EQ(error(R"({"dtype":"F32","shape":[1]})", 4), t + "missing \"data_offsets\"");
-  for (const char* offsets : {"[0]", "[0,4,8]", "[-1,4]", "[0,4.5]", "{}"}) {
+  for (const char* offsets : {"[0]", "[0,4,8]", "[-1,4]", "[0,4.5]", "[0,4.0]", "[0,4e0]", "{}"}) {
     EXPECT_EQ(error(absl::StrCat(R"({"dtype":"F32","shape":[1],"data_offsets":)", offsets, "}"), 4),
               t + "\"data_offsets\" must be two non-negative integers")
         << offsets;
@@ -576,6 +576,43 @@ TEST_F(SafetensorsTest, BadEntries) {
   EXPECT_TRUE(
       OpenBytes(RawFile(R"({"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"extra":1}})", 2))
           .ok());
+}
+
+// A number that overflows a double anywhere in the header (nlohmann throws out_of_range for it,
+// not parse_error) is INVALID_ARGUMENT naming the tensor and the field. Regression: it escaped as
+// an exception and arc-server aborted at start-up.
+TEST_F(SafetensorsTest, NumbersThatOverflowADoubleNameTheTensorAndField) {
+  const std::string p = Path("t.safetensors");
+  const std::string overflow = "number 1e3080 is out of range (it overflows a double)";
+  EXPECT_EQ(OpenError(RawFile(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,1e3080]}})", 4)),
+            absl::StrCat(p, ": tensor \"x\": data_offsets[1]: ", overflow, ", at header byte 56"));
+  EXPECT_EQ(OpenError(RawFile(R"({"x":{"dtype":"F32","shape":[1e3080],"data_offsets":[0,4]}})", 4)),
+            absl::StrCat(p, ": tensor \"x\": shape[0]: ", overflow, ", at header byte 35"));
+  EXPECT_EQ(OpenError(RawFile(R"({"x":1e3080})", 0)),
+            absl::StrCat(p, ": tensor \"x\": ", overflow, ", at header byte 11"));
+  EXPECT_EQ(OpenError(RawFile(R"({"__metadata__":{"a":1e3080}})", 0)),
+            absl::StrCat(p, ": header: __metadata__.a: ", overflow, ", at header byte 27"));
+}
+
+// FromBytes runs Open's checks over bytes in memory (what fuzz/safetensors_fuzz.cc feeds it).
+TEST_F(SafetensorsTest, FromBytesChecksLikeOpen) {
+  const std::string bytes = ReadBytes(kTestdata + "/hf_layout.safetensors");
+  absl::StatusOr<SafetensorsFile> opened =
+      SafetensorsFile::Open(kTestdata + "/hf_layout.safetensors");
+  absl::StatusOr<SafetensorsFile> held = SafetensorsFile::FromBytes(bytes, "held");
+  ASSERT_TRUE(opened.ok() && held.ok()) << held.status();
+  EXPECT_EQ(held->path(), "held");
+  EXPECT_EQ(held->names(), opened->names());
+  for (const std::string& name : held->names()) {
+    const absl::Span<const uint8_t> a = held->Data(name).value(), b = opened->Data(name).value();
+    EXPECT_EQ(std::string(a.begin(), a.end()), std::string(b.begin(), b.end())) << name;
+  }
+  EXPECT_EQ(std::string(SafetensorsFile::FromBytes("1234").status().message()),
+            "<memory>: file is 4 bytes, too short for the 8-byte header length");
+  EXPECT_EQ(
+      std::string(SafetensorsFile::FromBytes(RawFile(R"({"x":1e3080})", 0)).status().message()),
+      "<memory>: tensor \"x\": number 1e3080 is out of range (it overflows a double), at "
+      "header byte 11");
 }
 
 TEST_F(SafetensorsTest, BadMetadata) {
@@ -785,13 +822,18 @@ TEST_F(ShardedTest, IndexErrors) {
   EXPECT_EQ(IndexError(R"({"a": "x.safetensors", "a": "y.safetensors"})"),
             IndexPath() + " has duplicate key \"a\"");
   WriteBytes(IndexPath(), R"({"metadata": {}})");
-  EXPECT_EQ(std::string(ShardedSafetensors::OpenIndex(IndexPath()).status().message()),
+  EXPECT_EQ(ShardedSafetensors::OpenIndex(IndexPath()).status().message(),
             IndexPath() + ": missing \"weight_map\"");
   WriteBytes(IndexPath(), R"({"weight_map": {})");
-  EXPECT_EQ(std::string(ShardedSafetensors::OpenIndex(IndexPath()).status().message()),
+  EXPECT_EQ(ShardedSafetensors::OpenIndex(IndexPath()).status().message(),
             IndexPath() + " is not valid JSON (syntax error at byte 18)");  // 1-based: at EOF
+  WriteBytes(IndexPath(), R"({"metadata": {"total_size": 1e3080}, "weight_map": {}})");
+  EXPECT_EQ(ShardedSafetensors::OpenIndex(IndexPath()).status().message(),
+            IndexPath() +
+                ": metadata.total_size: number 1e3080 is out of range (it overflows a double), "
+                "at byte 34");
   WriteBytes(IndexPath(), R"({"metadata": 3, "weight_map": {}})");
-  EXPECT_EQ(std::string(ShardedSafetensors::OpenIndex(IndexPath()).status().message()),
+  EXPECT_EQ(ShardedSafetensors::OpenIndex(IndexPath()).status().message(),
             IndexPath() + ": \"metadata\" must be an object");
 }
 

@@ -101,8 +101,90 @@ TEST(TaskIoTest, MalformedInputsGiveExactErrors) {
     absl::StatusOr<Task> t = ParseTaskJson(c.json, "x");
     ASSERT_FALSE(t.ok()) << c.error;
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << c.error;
-    EXPECT_EQ(std::string(t.status().message()), c.error);
+    EXPECT_EQ(t.status().message(), c.error);
   }
+}
+
+// A number that overflows a double (nlohmann throws out_of_range, not parse_error, for it) is an
+// INVALID_ARGUMENT naming the JSON path, wherever it is: a cell, a key the parser never uses, the
+// top level; so is nesting beyond the bound. Regression: these used to escape as exceptions
+// (arc-tasks and arc-solve aborted with exit 134, the server answered UNIMPLEMENTED).
+TEST(TaskIoTest, NumbersThatOverflowADoubleNameTheirPath) {
+  const std::string long_integer = R"({"train": [{"input": [[)" + std::string(400, '9') + "]]}]}";
+  const std::string deep = std::string(100, '[') + std::string(100, ']');
+  const std::vector<BadCase> cases = {
+      {R"({"train": [{"input": [[1, 1e3080]], "output": [[1]]}], "test": [{"input": [[1]]}]})",
+       "train[0].input[0][1]: number 1e3080 is out of range (it overflows a double), at byte 32"},
+      {R"({"train": [{"input": [[1]], "output": [[1]]}], "test": [{"input": [[-1e3080]]}]})",
+       "test[0].input[0][0]: number -1e3080 is out of range (it overflows a double), at byte 75"},
+      {R"({"note": 1e3080, "train": [], "test": []})",
+       "note: number 1e3080 is out of range (it overflows a double), at byte 15"},
+      {"1e3080", "number 1e3080 is out of range (it overflows a double), at byte 6"},
+      // An integer literal too long for 64 bits is read as a double, and this one overflows that.
+      {long_integer.c_str(),
+       "train[0].input[0][0]: number 9999999999999999999999999999999999999999... is out of range "
+       "(it overflows a double), at byte 423"},
+      {deep.c_str(),
+       "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+       "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+       "[0][0][0][0]: nested deeper than 64 levels, at byte 65"},
+  };
+  for (const BadCase& c : cases) {
+    absl::StatusOr<Task> t = ParseTaskJson(c.json, "x");
+    ASSERT_FALSE(t.ok()) << c.error;
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << c.error;
+    EXPECT_EQ(t.status().message(), c.error);
+  }
+  // A finite but huge number is an ordinary bad colour.
+  EXPECT_EQ(ParseTaskJson(R"({"train": [{"input": [[1e308]], "output": [[1]]}],
+                              "test": [{"input": [[1]]}]})",
+                          "x")
+                .status()
+                .message(),
+            "train[0].input[0][0]: 1e+308 is not a colour 0..9");
+}
+
+// The same in every Kaggle file and through every file reader: the message starts with the file,
+// then the task id.
+TEST(TaskIoTest, OverflowInKaggleFilesAndDirectoriesNamesFileAndPath) {
+  const std::string dir = TempDir("task_io_overflow");
+  const std::string bad_task =
+      R"({"train": [{"input": [[1]], "output": [[1e3080]]}], "test": [{"input": [[1]]}]})";
+  const std::string good_task = R"({"train": [{"input": [[1]], "output": [[1]]}],
+                                     "test": [{"input": [[1]]}]})";
+  const std::string overflow = "number 1e3080 is out of range (it overflows a double)";
+  ASSERT_TRUE(WriteFileAtomic(dir + "/t1.json", bad_task).ok());
+  EXPECT_EQ(ReadTaskFile(dir + "/t1.json").status().message(),
+            dir + "/t1.json: train[0].output[0][0]: " + overflow + ", at byte 46");
+  EXPECT_EQ(ReadTasks(dir + "/t1.json").status().message(),
+            dir + "/t1.json: train[0].output[0][0]: " + overflow + ", at byte 46");
+  EXPECT_EQ(ReadTasks(dir).status().message(),
+            dir + "/t1.json: train[0].output[0][0]: " + overflow + ", at byte 46");
+
+  const std::string challenges = R"({"k1": )" + good_task + R"(, "k2": )" + bad_task + "}";
+  ASSERT_TRUE(WriteFileAtomic(dir + "/challenges.comb", challenges).ok());
+  absl::StatusOr<std::vector<Task>> read = ReadTasks(dir + "/challenges.comb");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(read.status().message(),
+            dir + "/challenges.comb: k2.train[0].output[0][0]: " + overflow + ", at byte 172");
+  EXPECT_EQ(ParseChallengesJson(challenges).status().message(),
+            "k2.train[0].output[0][0]: " + overflow + ", at byte 172");
+
+  ASSERT_TRUE(WriteFileAtomic(dir + "/ok.comb", R"({"k1": )" + good_task + "}").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/solutions.comb", R"({"k1": [[[1, 1e3080]]]})").ok());
+  read = ReadTasks(dir + "/ok.comb", dir + "/solutions.comb");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(read.status().message(),
+            dir + "/solutions.comb: k1[0][0][1]: " + overflow + ", at byte 19");
+
+  ASSERT_TRUE(WriteFileAtomic(dir + "/submission.comb",
+                              R"({"k1": [{"attempt_1": [[1]], "attempt_2": [[1e3080]]}]})")
+                  .ok());
+  absl::StatusOr<Submission> submission = ReadSubmissionFile(dir + "/submission.comb");
+  EXPECT_EQ(submission.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(submission.status().message(),
+            dir + "/submission.comb: k1[0].attempt_2[0][0]: " + overflow + ", at byte 50");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TaskIoTest, LimitsAreOptions) {

@@ -140,7 +140,16 @@ TEST(LoadTokenizerTest, ErrorsStartWithThePath) {
 }
 
 TEST(ParseTokenizerJsonTest, Errors) {
-  EXPECT_EQ(ParseTokenizerJson("{not json").status().message(), "tokenizer.json: not valid JSON");
+  EXPECT_EQ(ParseTokenizerJson("{not json").status().message(),
+            "tokenizer.json: invalid JSON at byte 3: syntax error while parsing object key - "
+            "invalid literal; last read: '{no'; expected string literal");
+  // A number that overflows a double names its field (regression: it escaped as an exception).
+  absl::StatusOr<std::unique_ptr<Tokenizer>> overflow =
+      ParseTokenizerJson(R"({"model": {"type": "BPE", "vocab": {"a": 1e3080}}})");
+  EXPECT_EQ(overflow.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(overflow.status().message(),
+            "tokenizer.json: model.vocab.a: number 1e3080 is out of range (it overflows a "
+            "double), at byte 47");
   EXPECT_EQ(ParseTokenizerJson("[1]").status().message(), "tokenizer.json: not a JSON object");
   EXPECT_EQ(ParseTokenizerJson("{}").status().message(), "model: missing or not an object");
   EXPECT_EQ(ParseTokenizerJson(R"({"model": {}})").status().message(),

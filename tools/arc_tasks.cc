@@ -19,12 +19,11 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
-#include <set>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,14 +33,17 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "nlohmann/json.hpp"
 #include "core/data/augment.h"
+#include "core/data/file_util.h"
 #include "core/data/grid.h"
+#include "core/data/json_parse.h"
 #include "core/data/score.h"
+#include "core/data/status_macros.h"
 #include "core/data/task_io.h"
 #include "core/data/vote.h"
 #include "core/search/dsl.h"
 #include "core/search/search.h"
+#include "nlohmann/json.hpp"
 #include "tools/flags/usage.h"
 
 ABSL_FLAG(std::string, solutions, "", "Kaggle solutions file giving the test outputs");
@@ -213,13 +215,26 @@ absl::StatusOr<std::vector<std::string>> SplitIds(const std::string& path, const
   for (int up = 0; up < 3; ++up, dir = dir.parent_path()) {
     const std::filesystem::path file = dir / "splits.json";
     if (!std::filesystem::exists(file)) continue;
-    std::ifstream in(file);
-    const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || !j.contains(split) || !j[split].is_array()) {
+    ARC_ASSIGN_OR_RETURN(const std::string text, ReadFile(file.string(), int64_t{1} << 24));
+    absl::StatusOr<nlohmann::json> j = ParseJson(text);
+    if (!j.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--split: ", file.string(), ": ", j.status().message()));
+    }
+    const auto list = j->is_object() ? j->find(split) : j->end();
+    if (!j->is_object() || list == j->end() || !list->is_array()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--split: ", file.string(), " has no list \"", split, "\""));
     }
-    return j[split].get<std::vector<std::string>>();
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < list->size(); ++i) {
+      if (!(*list)[i].is_string()) {
+        return absl::InvalidArgumentError(absl::StrCat("--split: ", file.string(), ": ", split, "[",
+                                                       i, "]: expected a task id string"));
+      }
+      ids.push_back((*list)[i].get<std::string>());
+    }
+    return ids;
   }
   return absl::NotFoundError(absl::StrCat("--split: no splits.json beside ", path));
 }

@@ -10,8 +10,9 @@
 
 namespace arc {
 
-// The parsed file (at most 16 MiB). NOT_FOUND / INVALID_ARGUMENT naming the file (and the byte of
-// a syntax error) otherwise.
+// The parsed file (at most 16 MiB, nested at most 64 levels). NOT_FOUND / INVALID_ARGUMENT naming
+// the file and the fault (core/data/json_parse.h: the byte of a syntax error, the JSON path of a
+// number that overflows a double) otherwise; never throws.
 absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);
 
 }  // namespace arc

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/data/file_util.h"
+#include "core/data/json_parse.h"
 #include "core/data/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -24,19 +25,6 @@ absl::Status Invalid(absl::string_view path, absl::string_view what) {
 
 std::string Join(absl::string_view prefix, absl::string_view key) {
   return prefix.empty() ? std::string(key) : absl::StrCat(prefix, ".", key);
-}
-
-absl::StatusOr<Json> ParseJson(std::string_view text) {
-  try {
-    return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."; keep
-    // the part after the library's prefix and name the byte offset ourselves.
-    std::string what = e.what();
-    const auto colon = what.find(": ");
-    if (colon != std::string::npos) what = what.substr(colon + 2);
-    return absl::InvalidArgumentError(absl::StrCat("invalid JSON at byte ", e.byte, ": ", what));
-  }
 }
 
 absl::StatusOr<int> ParseCell(const Json& v, const std::string& path) {
@@ -173,8 +161,10 @@ std::string FileStem(const std::string& path) {
 
 absl::StatusOr<Task> ParseTaskJson(std::string_view json, std::string id,
                                    const TaskLimits& limits) {
-  ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(json));
-  return TaskFromJson(j, std::move(id), "", limits);
+  return GuardJson("", [&]() -> absl::StatusOr<Task> {
+    ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(json));
+    return TaskFromJson(j, std::move(id), "", limits);
+  });
 }
 
 std::string TaskToJson(const Task& task) {
@@ -220,9 +210,11 @@ absl::StatusOr<std::vector<Task>> ReadTaskDirectory(const std::string& dir,
   return tasks;
 }
 
-absl::StatusOr<std::vector<Task>> ParseChallengesJson(std::string_view json,
-                                                      const TaskLimits& limits) {
-  ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(json));
+namespace {
+
+// The walkers of the three combined formats over a parsed tree (the public Parse* functions and
+// ReadTasks parse, then call these inside GuardJson).
+absl::StatusOr<std::vector<Task>> ChallengesFromJson(const Json& j, const TaskLimits& limits) {
   if (!j.is_object()) {
     return Invalid("", absl::StrCat("expected an object of tasks keyed by id, got ", j.type_name()));
   }
@@ -235,8 +227,7 @@ absl::StatusOr<std::vector<Task>> ParseChallengesJson(std::string_view json,
   return tasks;
 }
 
-absl::StatusOr<Solutions> ParseSolutionsJson(std::string_view json) {
-  ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(json));
+absl::StatusOr<Solutions> SolutionsFromJson(const Json& j) {
   if (!j.is_object()) {
     return Invalid("", absl::StrCat("expected an object of solutions keyed by task id, got ",
                                     j.type_name()));
@@ -256,6 +247,23 @@ absl::StatusOr<Solutions> ParseSolutionsJson(std::string_view json) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Task>> ParseChallengesJson(std::string_view json,
+                                                      const TaskLimits& limits) {
+  return GuardJson("", [&]() -> absl::StatusOr<std::vector<Task>> {
+    ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(json));
+    return ChallengesFromJson(j, limits);
+  });
+}
+
+absl::StatusOr<Solutions> ParseSolutionsJson(std::string_view json) {
+  return GuardJson("", [&]() -> absl::StatusOr<Solutions> {
+    ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(json));
+    return SolutionsFromJson(j);
+  });
 }
 
 absl::Status ApplySolutions(const Solutions& solutions, std::vector<Task>& tasks) {
@@ -280,17 +288,13 @@ absl::StatusOr<std::vector<Task>> ReadTasks(const std::string& path,
     ARC_ASSIGN_OR_RETURN(tasks, ReadTaskDirectory(path, limits));
   } else {
     ARC_ASSIGN_OR_RETURN(const std::string text, ReadFile(path, kMaxCombinedFileBytes));
-    absl::StatusOr<Json> j = ParseJson(text);
-    if (!j.ok()) return WithPath(j.status(), path);
-    const bool single = j->is_object() && j->contains("train");
-    absl::StatusOr<std::vector<Task>> parsed;
-    if (single) {
-      absl::StatusOr<Task> t = TaskFromJson(*j, FileStem(path), "", limits);
-      if (t.ok()) parsed = std::vector<Task>{std::move(*t)};
-      else parsed = t.status();
-    } else {
-      parsed = ParseChallengesJson(text, limits);
-    }
+    absl::StatusOr<std::vector<Task>> parsed =
+        GuardJson("", [&]() -> absl::StatusOr<std::vector<Task>> {
+          ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(text));
+          if (!(j.is_object() && j.contains("train"))) return ChallengesFromJson(j, limits);
+          ARC_ASSIGN_OR_RETURN(Task t, TaskFromJson(j, FileStem(path), "", limits));
+          return std::vector<Task>{std::move(t)};
+        });
     if (!parsed.ok()) return WithPath(parsed.status(), path);
     tasks = std::move(*parsed);
   }
@@ -315,8 +319,9 @@ std::string SubmissionToJson(const Submission& submission) {
   return j.dump();
 }
 
-absl::StatusOr<Submission> ParseSubmissionJson(std::string_view json) {
-  ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(json));
+namespace {
+
+absl::StatusOr<Submission> SubmissionFromJson(const Json& j) {
   if (!j.is_object()) {
     return Invalid("", absl::StrCat("expected an object keyed by task id, got ", j.type_name()));
   }
@@ -343,6 +348,15 @@ absl::StatusOr<Submission> ParseSubmissionJson(std::string_view json) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Submission> ParseSubmissionJson(std::string_view json) {
+  return GuardJson("", [&]() -> absl::StatusOr<Submission> {
+    ARC_ASSIGN_OR_RETURN(const Json j, ParseJson(json));
+    return SubmissionFromJson(j);
+  });
 }
 
 absl::Status WriteSubmissionFile(const std::string& path, const Submission& submission) {

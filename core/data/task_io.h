@@ -14,7 +14,10 @@
 //   "test[0].input: 31 rows, limit 30"
 //   "train[0].input[1][2]: 12 is not a colour 0..9"
 //   "invalid JSON at byte 57: ..."
+//   "train[0].input[0][1]: number 1e3080 is out of range (it overflows a double), at byte 32"
 // File readers prefix the file path, and combined files the task id ("<id>.train[0].input: ...").
+// No exception escapes (core/data/json_parse.h): a number that overflows a double, nesting deeper
+// than 64 levels and any other fault of the JSON library are INVALID_ARGUMENT like the rest.
 // Functions are stateless and thread-safe.
 #ifndef ARC_CORE_DATA_TASK_IO_H_
 #define ARC_CORE_DATA_TASK_IO_H_

@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/data/file_util.h"
+#include "core/data/json_parse.h"
 #include "core/data/status_macros.h"
+#include "core/model/tensor_io.h"
 #include "nlohmann/json.hpp"
 
 namespace arc {
@@ -44,29 +46,34 @@ absl::StatusOr<std::shared_ptr<const ArcModel>> LoadArcModel(const std::string& 
   const std::string meta_path = dir + "/arc_model.json";
   if (std::filesystem::exists(meta_path, ec)) {
     ARC_ASSIGN_OR_RETURN(const std::string text, ReadFile(meta_path, 1 << 20));
-    nlohmann::json meta;
-    try {
-      meta = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(meta_path, ": invalid JSON at byte ", e.byte));
-    }
-    if (!meta.is_object()) return absl::InvalidArgumentError(absl::StrCat(meta_path, ": expected an object"));
-    if (meta.contains("name")) {
-      if (!meta["name"].is_string()) {
-        return absl::InvalidArgumentError(absl::StrCat(meta_path, ": name: expected a string"));
+    ARC_RETURN_IF_ERROR(GuardJson(meta_path, [&]() -> absl::Status {
+      absl::StatusOr<nlohmann::json> meta = ParseJson(text);
+      if (!meta.ok()) {
+        return absl::Status(meta.status().code(),
+                            absl::StrCat(meta_path, ": ", meta.status().message()));
       }
-      name = meta["name"].get<std::string>();
-    }
-    if (meta.contains("prompt_format")) {
-      if (!meta["prompt_format"].is_string()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(meta_path, ": prompt_format: expected a string"));
+      if (!meta->is_object()) {
+        return absl::InvalidArgumentError(absl::StrCat(meta_path, ": expected an object"));
       }
-      format = meta["prompt_format"].get<std::string>();
-    }
+      for (auto [key, field] :
+           {std::pair<const char*, std::string*>{"name", &name}, {"prompt_format", &format}}) {
+        const auto it = meta->find(key);
+        if (it == meta->end()) continue;
+        if (!it->is_string()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(meta_path, ": ", key, ": expected a string"));
+        }
+        *field = it->get<std::string>();
+      }
+      return absl::OkStatus();
+    }));
   }
   ARC_ASSIGN_OR_RETURN(LlamaForCausalLM net, LoadLlamaDir(dir, options));
+  // Weights holding NaN or Inf would load, report SERVING and decode garbage (or a TTT loss of
+  // nan); one isfinite pass over every parameter refuses them here, naming the tensor.
+  if (absl::Status finite = CheckFinite(net->StateDict()); !finite.ok()) {
+    return absl::Status(finite.code(), absl::StrCat(dir, ": ", finite.message()));
+  }
   absl::StatusOr<std::shared_ptr<const ArcModel>> model =
       MakeArcModel(name, std::move(net), std::move(tokenizer), format);
   if (!model.ok()) {

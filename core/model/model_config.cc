@@ -1,12 +1,14 @@
 #include "core/model/model_config.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "core/data/file_util.h"
+#include "core/data/json_parse.h"
 #include "core/data/status_macros.h"
 #include "core/text/tokenizer.h"
 #include "nlohmann/json.hpp"
@@ -32,6 +34,10 @@ absl::StatusOr<std::optional<int64_t>> GetInt(const Json& j, const char* key, bo
   }
   if (!it->is_number_integer()) {
     return Invalid(absl::StrCat("field '", key, "' must be an integer, got ", TypeName(*it)));
+  }
+  if (it->is_number_unsigned() &&
+      it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Invalid(absl::StrCat("field '", key, "' is out of range, got ", it->dump()));
   }
   return std::optional<int64_t>(it->get<int64_t>());
 }
@@ -144,6 +150,24 @@ absl::Status CheckPositive(const char* name, int64_t v) {
   return absl::OkStatus();
 }
 
+// Positive and at most `limit`. The limits are far above any released Llama (hidden 16384, MLP
+// 53248, 128 heads of 128, 126 layers, vocabulary 256k, context 128k) and keep every size product
+// computed from a config (parameter counts, tensor shapes, FLOPs) inside int64.
+absl::Status CheckSize(const char* name, int64_t v, int64_t limit) {
+  ARC_RETURN_IF_ERROR(CheckPositive(name, v));
+  if (v > limit) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " must be at most ", limit, ", got ", v));
+  }
+  return absl::OkStatus();
+}
+
+constexpr int64_t kMaxWidth = int64_t{1} << 20;      // hidden_size, intermediate_size
+constexpr int64_t kMaxHeadDim = int64_t{1} << 16;    // head_dim
+constexpr int64_t kMaxHeads = int64_t{1} << 10;      // attention and KV heads
+constexpr int64_t kMaxLayers = int64_t{1} << 12;     // num_hidden_layers
+constexpr int64_t kMaxVocab = int64_t{1} << 24;      // vocab_size
+constexpr int64_t kMaxPositions = int64_t{1} << 24;  // context lengths
+
 // A decoder with head_dim = hidden / heads, rms_norm_eps 1e-5 and the default 2048-token context.
 ModelConfig Shape(int64_t vocab, int64_t layers, int64_t hidden, int64_t heads, int64_t kv_heads,
                   int64_t mlp) {
@@ -224,14 +248,14 @@ absl::StatusOr<ModelConfig> FindModelConfig(absl::string_view name, absl::string
 }
 
 absl::Status ModelConfig::Validate() const {
-  ARC_RETURN_IF_ERROR(CheckPositive("vocab_size", vocab_size));
-  ARC_RETURN_IF_ERROR(CheckPositive("hidden_size", hidden_size));
-  ARC_RETURN_IF_ERROR(CheckPositive("intermediate_size", intermediate_size));
-  ARC_RETURN_IF_ERROR(CheckPositive("num_hidden_layers", num_hidden_layers));
-  ARC_RETURN_IF_ERROR(CheckPositive("num_attention_heads", num_attention_heads));
-  ARC_RETURN_IF_ERROR(CheckPositive("num_key_value_heads", num_key_value_heads));
-  ARC_RETURN_IF_ERROR(CheckPositive("head_dim", head_dim));
-  ARC_RETURN_IF_ERROR(CheckPositive("max_position_embeddings", max_position_embeddings));
+  ARC_RETURN_IF_ERROR(CheckSize("vocab_size", vocab_size, kMaxVocab));
+  ARC_RETURN_IF_ERROR(CheckSize("hidden_size", hidden_size, kMaxWidth));
+  ARC_RETURN_IF_ERROR(CheckSize("intermediate_size", intermediate_size, kMaxWidth));
+  ARC_RETURN_IF_ERROR(CheckSize("num_hidden_layers", num_hidden_layers, kMaxLayers));
+  ARC_RETURN_IF_ERROR(CheckSize("num_attention_heads", num_attention_heads, kMaxHeads));
+  ARC_RETURN_IF_ERROR(CheckSize("num_key_value_heads", num_key_value_heads, kMaxHeads));
+  ARC_RETURN_IF_ERROR(CheckSize("head_dim", head_dim, kMaxHeadDim));
+  ARC_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, kMaxPositions));
   if (num_attention_heads % num_key_value_heads != 0) {
     return absl::InvalidArgumentError(absl::StrCat("num_attention_heads (", num_attention_heads,
                                                    ") must be a multiple of num_key_value_heads (",
@@ -260,8 +284,8 @@ absl::Status ModelConfig::Validate() const {
           absl::StrCat("rope_scaling needs 0 < low_freq_factor < high_freq_factor, got ",
                        s.low_freq_factor, " and ", s.high_freq_factor));
     }
-    ARC_RETURN_IF_ERROR(CheckPositive("rope_scaling.original_max_position_embeddings",
-                                      s.original_max_position_embeddings));
+    ARC_RETURN_IF_ERROR(CheckSize("rope_scaling.original_max_position_embeddings",
+                                  s.original_max_position_embeddings, kMaxPositions));
   }
   if (bos_token_id.has_value()) {
     ARC_RETURN_IF_ERROR(CheckTokenId("bos_token_id", *bos_token_id, vocab_size));
@@ -333,10 +357,9 @@ double ModelConfig::ForwardFlopsPerToken(int64_t context) const {
   return 2.0 * (matmul_params + attention);
 }
 
-absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text) {
-  Json j = Json::parse(json_text.begin(), json_text.end(), /*cb=*/nullptr,
-                       /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Invalid("not valid JSON");
+namespace {
+
+absl::StatusOr<ModelConfig> ConfigFromJson(const Json& j) {
   if (!j.is_object()) return Invalid(absl::StrCat("expected a JSON object, got ", TypeName(j)));
   ARC_RETURN_IF_ERROR(CheckArchitecture(j));
 
@@ -411,6 +434,19 @@ absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text) {
   absl::Status valid = c.Validate();
   if (!valid.ok()) return Invalid(valid.message());
   return c;
+}
+
+}  // namespace
+
+absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text) {
+  // The field readers test every type before reading; GuardJson is the backstop for the library's
+  // exceptions.
+  return GuardJson("config.json", [&]() -> absl::StatusOr<ModelConfig> {
+    absl::StatusOr<Json> j = ParseJson(json_text);
+    if (!j.ok())
+      return absl::Status(j.status().code(), absl::StrCat("config.json: ", j.status().message()));
+    return ConfigFromJson(*j);
+  });
 }
 
 absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& path) {

@@ -52,9 +52,10 @@ struct ModelConfig {
   std::vector<int64_t> eos_token_ids;  // config.json: an int or a list
   std::optional<int64_t> pad_token_id;
 
-  // Checks sizes are positive, heads divide evenly, token ids are inside the vocabulary. The
-  // message names the field, e.g. "num_attention_heads (6) must be a multiple of
-  // num_key_value_heads (4)".
+  // Checks sizes are positive and within bounds far above any released Llama (widths 2^20, head_dim
+  // 2^16, heads 2^10, layers 2^12, vocabulary and context 2^24: every size product stays inside
+  // int64), heads divide evenly, token ids are inside the vocabulary. The message names the field,
+  // e.g. "num_attention_heads (6) must be a multiple of num_key_value_heads (4)".
   absl::Status Validate() const;
 
   // The Hugging Face config.json text (model_type "llama", architectures ["LlamaForCausalLM"],
@@ -68,9 +69,11 @@ struct ModelConfig {
   double ForwardFlopsPerToken(int64_t context) const;
 };
 
-// Parses config.json text. INVALID_ARGUMENT on malformed JSON, a missing required field
-// (vocab_size, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads), a wrongly
-// typed field, an unsupported value, or a configuration that fails Validate().
+// Parses config.json text. INVALID_ARGUMENT on malformed JSON (a syntax error names the byte, a
+// number that overflows a double the field: "config.json: rope_theta: number 1e3080 is out of
+// range ..."), a missing required field (vocab_size, hidden_size, intermediate_size,
+// num_hidden_layers, num_attention_heads), a wrongly typed field, an unsupported value, or a
+// configuration that fails Validate(). Torch-free (target arc_core_model_config); never throws.
 absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text);
 
 // Reads and parses a config.json file (NOT_FOUND when it does not exist).

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -158,6 +159,32 @@ absl::StatusOr<at::Tensor> TakeTensor(std::map<std::string, at::Tensor>& tensors
   at::Tensor tensor = std::move(it->second);
   tensors.erase(it);
   return tensor;
+}
+
+absl::Status CheckFinite(const std::map<std::string, at::Tensor>& tensors) {
+  constexpr int64_t kChunk = int64_t{1} << 22;
+  for (const auto& entry : tensors) {
+    const at::Tensor& tensor = entry.second;  // (a structured binding cannot be captured in C++17)
+    if (!tensor.defined() || !at::isFloatingType(tensor.scalar_type())) continue;
+    const std::string what = absl::StrCat("tensor ", Quote(entry.first));
+    ARC_RETURN_IF_ERROR(Guarded(what, [&]() -> absl::Status {
+      at::NoGradGuard no_grad;
+      const at::Tensor flat = tensor.detach().reshape({-1});
+      const int64_t n = flat.numel();
+      for (int64_t begin = 0; begin < n; begin += kChunk) {
+        const at::Tensor chunk = flat.slice(/*dim=*/0, begin, std::min(n, begin + kChunk));
+        if (at::isfinite(chunk).all().item<bool>()) continue;
+        const at::Tensor bad = at::logical_not(at::isfinite(flat));
+        const int64_t count = bad.sum().item<int64_t>();
+        const int64_t first = bad.to(at::kInt).argmax().item<int64_t>();
+        return absl::InvalidArgumentError(absl::StrCat(
+            what, ": ", count, " of ", n, " values are not finite (the first, at flat index ",
+            first, ", is ", flat[first].item<double>(), ")"));
+      }
+      return absl::OkStatus();
+    }));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckAllTaken(const std::map<std::string, at::Tensor>& tensors) {

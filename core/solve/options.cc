@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "core/data/enum_names.h"
 #include "core/data/file_util.h"
+#include "core/data/json_parse.h"
 #include "core/data/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -367,14 +368,10 @@ absl::Status ValidateSolveOptions(const SolveOptions& o) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SolveOptions> ApplySolveOptionsJson(std::string_view json, const std::string& source,
-                                                   SolveOptions base) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Invalid(source, absl::StrCat("invalid JSON at byte ", e.byte));
-  }
+namespace {
+
+absl::StatusOr<SolveOptions> ApplySolveOptionsTree(const nlohmann::json& j,
+                                                   const std::string& source, SolveOptions base) {
   if (!j.is_object()) return Invalid(source, "expected an object of option name -> value");
   for (const auto& [key, value] : j.items()) {
     const SolveOption* option = FindSolveOption(key);
@@ -387,6 +384,19 @@ absl::StatusOr<SolveOptions> ApplySolveOptionsJson(std::string_view json, const 
     ARC_RETURN_IF_ERROR(SetSolveOption(*option, v, path, base));
   }
   return base;
+}
+
+}  // namespace
+
+absl::StatusOr<SolveOptions> ApplySolveOptionsJson(std::string_view json, const std::string& source,
+                                                   SolveOptions base) {
+  // The readers test every type before reading; GuardJson is the backstop for the library's
+  // exceptions (a number such as 1e3080 that overflows a double is a parse fault naming its key).
+  return GuardJson(source, [&]() -> absl::StatusOr<SolveOptions> {
+    absl::StatusOr<nlohmann::json> j = ParseJson(json);
+    if (!j.ok()) return Invalid(source, j.status().message());
+    return ApplySolveOptionsTree(*j, source, std::move(base));
+  });
 }
 
 absl::StatusOr<SolveOptions> LoadModelSolveOptions(const std::string& model_dir,

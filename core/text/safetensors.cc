@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/data/json_parse.h"
 #include "core/data/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -89,6 +90,28 @@ bool NestingWithin(absl::string_view text, int max_depth) {
   return true;
 }
 
+// The message for a parse fault other than a syntax error, naming where it is. In a header the
+// first path step is a tensor name, shown the way the entry checks show it:
+//   m.safetensors: tensor "w": data_offsets[1]: number 1e3080 is out of range (it overflows a
+//   double), at header byte 56
+std::string DescribeHeaderFault(absl::string_view text, const std::string& what,
+                                const std::exception& e) {
+  JsonFault fault = LocateJsonFault(std::string_view(text.data(), text.size()), kMaxHeaderDepth);
+  if (fault.kind != JsonFault::Kind::kNumberOverflow) {
+    return absl::StrCat(what, " is not valid JSON (", JsonExceptionText(e), ")");
+  }
+  std::string where = what;
+  if (absl::EndsWith(what, ": header") && !fault.path.empty() && fault.path[0].index < 0 &&
+      fault.path[0].key != "__metadata__") {
+    where = absl::StrCat(what.substr(0, what.size() - 8), ": tensor ", Quote(fault.path[0].key));
+    fault.path.erase(fault.path.begin());
+  }
+  const std::string inner = FormatJsonPath(fault.path);
+  return absl::StrCat(where, ": ", inner.empty() ? "" : absl::StrCat(inner, ": "), "number ",
+                      fault.token, " is out of range (it overflows a double), at ",
+                      absl::EndsWith(what, ": header") ? "header " : "", "byte ", fault.byte);
+}
+
 // Parses a JSON object, rejecting duplicate keys at any level (nlohmann would silently keep one of
 // them, and a duplicated tensor name would make two readers disagree on the file). `what` prefixes
 // messages ("<path>: header").
@@ -125,6 +148,12 @@ absl::StatusOr<Json> ParseJsonObject(absl::string_view text, const std::string& 
     // e.byte counts from 1 (nlohmann's convention); at end of input it is size + 1.
     return absl::InvalidArgumentError(
         absl::StrCat(what, " is not valid JSON (syntax error at byte ", e.byte, ")"));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": out of memory while parsing"));
+  } catch (const std::exception& e) {
+    // Anything else the parser throws (out_of_range 406: a number such as 1e3080 that overflows a
+    // double): a second, tracking pass names the JSON path of the fault.
+    return absl::InvalidArgumentError(DescribeHeaderFault(text, what, e));
   }
   if (!duplicate.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " has duplicate key ", Quote(duplicate)));
@@ -366,18 +395,38 @@ std::string ShapeToString(absl::Span<const int64_t> shape) {
 // ----------------------------------------------------------------------------------------------
 // SafetensorsFile
 
+// The file's bytes: a read-only mapping (Open), or a string held in memory (FromBytes).
 struct SafetensorsFile::Mapping {
   void* addr = nullptr;
   size_t size = 0;
+  std::string owned;
   Mapping(void* a, size_t s) : addr(a), size(s) {}
-  ~Mapping() { ::munmap(addr, size); }
+  explicit Mapping(std::string bytes) : owned(std::move(bytes)) {}
+  ~Mapping() {
+    if (addr != nullptr) ::munmap(addr, size);
+  }
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
+
+  const uint8_t* data() const {
+    return addr != nullptr ? static_cast<const uint8_t*>(addr)
+                           : reinterpret_cast<const uint8_t*>(owned.data());
+  }
+  uint64_t bytes() const { return addr != nullptr ? size : owned.size(); }
 };
 
 SafetensorsFile::SafetensorsFile(SafetensorsFile&&) = default;
 SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&&) = default;
 SafetensorsFile::~SafetensorsFile() = default;
+
+namespace {
+
+absl::Status TooShort(const std::string& path, uint64_t bytes) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": file is ", bytes, " bytes, too short for the 8-byte header length"));
+}
+
+}  // namespace
 
 absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not hang waiting for a writer (it is then refused as not a
@@ -397,18 +446,28 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   const uint64_t file_bytes = static_cast<uint64_t>(st.st_size);
   if (file_bytes < 8) {
     ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": file is ", file_bytes, " bytes, too short for the 8-byte header length"));
+    return TooShort(path, file_bytes);
   }
   void* addr = ::mmap(nullptr, file_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
   const int mmap_errno = errno;
   ::close(fd);  // the mapping keeps the file alive
   if (addr == MAP_FAILED) return ErrnoError(mmap_errno, absl::StrCat(path, ": cannot mmap"));
+  return FromMapping(path, std::make_unique<Mapping>(addr, file_bytes));
+}
 
+absl::StatusOr<SafetensorsFile> SafetensorsFile::FromBytes(std::string bytes,
+                                                           const std::string& name) {
+  if (bytes.size() < 8) return TooShort(name, bytes.size());
+  return FromMapping(name, std::make_unique<Mapping>(std::move(bytes)));
+}
+
+absl::StatusOr<SafetensorsFile> SafetensorsFile::FromMapping(const std::string& path,
+                                                             std::unique_ptr<Mapping> mapping) {
   SafetensorsFile file;
   file.path_ = path;
-  file.mapping_ = std::make_unique<Mapping>(addr, file_bytes);
-  const uint8_t* bytes = static_cast<const uint8_t*>(addr);
+  file.mapping_ = std::move(mapping);
+  const uint8_t* bytes = file.mapping_->data();
+  const uint64_t file_bytes = file.mapping_->bytes();
 
   uint64_t header_bytes = 0;
   std::memcpy(&header_bytes, bytes, 8);
@@ -432,32 +491,36 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   file.data_bytes_ = file_bytes - 8 - header_bytes;
   file.data_ = bytes + 8 + header_bytes;
 
-  // nlohmann objects iterate in key order, so tensors_ comes out sorted by name.
-  for (const auto& [key, value] : json.items()) {
-    if (key == "__metadata__") {
-      if (value.is_null()) continue;  // the reference reader accepts null for "no metadata"
-      if (!value.is_object()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, ": \"__metadata__\" must be an object of strings"));
-      }
-      for (const auto& [mkey, mvalue] : value.items()) {
-        if (!mvalue.is_string()) {
+  // nlohmann objects iterate in key order, so tensors_ comes out sorted by name. The entry checks
+  // test every type before reading; GuardJson is the backstop for the library's exceptions.
+  const auto read_entries = [&]() -> absl::Status {
+    for (const auto& [key, value] : json.items()) {
+      if (key == "__metadata__") {
+        if (value.is_null()) continue;  // the reference reader accepts null for "no metadata"
+        if (!value.is_object()) {
           return absl::InvalidArgumentError(
-              absl::StrCat(path, ": \"__metadata__\" entry ", Quote(mkey), " is not a string"));
+              absl::StrCat(path, ": \"__metadata__\" must be an object of strings"));
         }
-        file.metadata_[mkey] = mvalue.get<std::string>();
+        for (const auto& [mkey, mvalue] : value.items()) {
+          if (!mvalue.is_string()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(path, ": \"__metadata__\" entry ", Quote(mkey), " is not a string"));
+          }
+          file.metadata_[mkey] = mvalue.get<std::string>();
+        }
+        continue;
       }
-      continue;
+      TensorInfo info;
+      info.name = key;
+      ARC_RETURN_IF_ERROR(ParseTensorEntry(
+          value, file.data_bytes_, absl::StrCat(path, ": tensor ", Quote(key), ": "), &info));
+      file.index_.emplace(key, file.tensors_.size());
+      file.names_.push_back(key);
+      file.tensors_.push_back(std::move(info));
     }
-    TensorInfo info;
-    info.name = key;
-    ARC_RETURN_IF_ERROR(ParseTensorEntry(value, file.data_bytes_,
-                                         absl::StrCat(path, ": tensor ", Quote(key), ": "), &info));
-    file.index_.emplace(key, file.tensors_.size());
-    file.names_.push_back(key);
-    file.tensors_.push_back(std::move(info));
-  }
-  ARC_RETURN_IF_ERROR(CheckTiling(file.tensors_, file.data_bytes_, path));
+    return CheckTiling(file.tensors_, file.data_bytes_, path);
+  };
+  ARC_RETURN_IF_ERROR(GuardJson(path, read_entries));
   return file;
 }
 
@@ -625,6 +688,12 @@ absl::StatusOr<ShardedSafetensors> ShardedSafetensors::OpenFile(const std::strin
 }
 
 absl::StatusOr<ShardedSafetensors> ShardedSafetensors::OpenIndex(const std::string& index_path) {
+  // The index walk tests every type before reading; GuardJson is the backstop.
+  return GuardJson(index_path, [&] { return OpenIndexUnguarded(index_path); });
+}
+
+absl::StatusOr<ShardedSafetensors> ShardedSafetensors::OpenIndexUnguarded(
+    const std::string& index_path) {
   ARC_ASSIGN_OR_RETURN(const std::string text, ReadSmallFile(index_path, kMaxHeaderBytes));
   ARC_ASSIGN_OR_RETURN(const Json json, ParseJsonObject(text, index_path));
 

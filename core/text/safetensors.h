@@ -14,6 +14,11 @@
 // product(shape) * element size (with overflow checks), and the tensors, sorted by offset, tile the
 // buffer exactly: no overlap, no gap, nothing after the last tensor. Keys of a tensor entry other
 // than dtype/shape/data_offsets are ignored, as the reference implementation does.
+// No exception of the JSON library escapes: a syntax error names the byte, a number that overflows
+// a double (`"data_offsets": [0, 1e3080]`) names the tensor and the field, e.g.
+//   m.safetensors: tensor "w": data_offsets[1]: number 1e3080 is out of range (it overflows a
+//   double), at header byte 56
+// and a float where an integer belongs (`[0, 4.0]`) is refused like any other non-integer.
 //
 // Status codes: a file that cannot be opened gets the code of its errno (NOT_FOUND,
 // PERMISSION_DENIED, ...); every malformed file, truncation included, is INVALID_ARGUMENT (the
@@ -110,6 +115,10 @@ class SafetensorsFile {
  public:
   // Maps and validates `path` (see the file comment for the checks and codes).
   static absl::StatusOr<SafetensorsFile> Open(const std::string& path);
+  // The same checks over the bytes of a file held in memory (the object keeps them); `name` stands
+  // for the path in messages and path(). Used by the fuzz target fuzz/safetensors_fuzz.cc.
+  static absl::StatusOr<SafetensorsFile> FromBytes(std::string bytes,
+                                                   const std::string& name = "<memory>");
 
   SafetensorsFile(SafetensorsFile&&);
   SafetensorsFile& operator=(SafetensorsFile&&);
@@ -139,6 +148,9 @@ class SafetensorsFile {
  private:
   struct Mapping;
   SafetensorsFile() = default;
+  // Validates the bytes of `mapping` and takes it.
+  static absl::StatusOr<SafetensorsFile> FromMapping(const std::string& path,
+                                                     std::unique_ptr<Mapping> mapping);
 
   std::string path_;
   std::unique_ptr<Mapping> mapping_;
@@ -209,6 +221,7 @@ class ShardedSafetensors {
 
  private:
   ShardedSafetensors() = default;
+  static absl::StatusOr<ShardedSafetensors> OpenIndexUnguarded(const std::string& index_path);
   absl::Status NotFound(absl::string_view name) const;
 
   std::string path_;

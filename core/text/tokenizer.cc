@@ -5,9 +5,10 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "core/data/file_util.h"
+#include "core/data/json_parse.h"
 #include "core/text/bpe_tokenizer.h"
 #include "core/text/tokenizer_json.h"
-#include "core/data/file_util.h"
 #include "nlohmann/json.hpp"
 
 namespace arc {
@@ -141,10 +142,9 @@ bool IsCompactVocab(const Json& vocab) {
 
 std::unique_ptr<Tokenizer> MakeCompactTokenizer() { return std::make_unique<CompactTokenizer>(); }
 
-absl::StatusOr<std::unique_ptr<Tokenizer>> ParseTokenizerJson(std::string_view json_text) {
-  Json root = Json::parse(json_text.begin(), json_text.end(), /*cb=*/nullptr,
-                          /*allow_exceptions=*/false);
-  if (root.is_discarded()) return absl::InvalidArgumentError("tokenizer.json: not valid JSON");
+namespace {
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const Json& root) {
   if (!root.is_object()) return absl::InvalidArgumentError("tokenizer.json: not a JSON object");
   const auto model = root.find("model");
   if (model == root.end() || !model->is_object()) {
@@ -154,7 +154,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> ParseTokenizerJson(std::string_view j
   const std::string type_name =
       (type != model->end() && type->is_string()) ? type->get<std::string>() : "<missing>";
   if (type_name == "WordLevel") {
-    if (!IsCompactVocab(model->contains("vocab") ? (*model)["vocab"] : Json())) {
+    const auto vocab = model->find("vocab");
+    if (vocab == model->end() || !IsCompactVocab(*vocab)) {
       return absl::InvalidArgumentError(
           "model.vocab: the only supported WordLevel tokenizer is arc's compact vocabulary "
           "(0-9 -> 0..9, \"\\n\" 10, <I> 11, <O> 12, <s> 13, </s> 14, <pad> 15)");
@@ -168,6 +169,21 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> ParseTokenizerJson(std::string_view j
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "model.type: '", type_name, "' is not supported (supported: BPE, WordLevel compact)"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> ParseTokenizerJson(std::string_view json_text) {
+  // The checks test every type before reading; GuardJson is the backstop for the library's
+  // exceptions.
+  return GuardJson("", [&]() -> absl::StatusOr<std::unique_ptr<Tokenizer>> {
+    absl::StatusOr<Json> root = ParseJson(json_text);
+    if (!root.ok()) {
+      return absl::Status(root.status().code(),
+                          absl::StrCat("tokenizer.json: ", root.status().message()));
+    }
+    return TokenizerFromJson(*root);
+  });
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path) {

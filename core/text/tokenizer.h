@@ -88,7 +88,9 @@ std::unique_ptr<Tokenizer> MakeCompactTokenizer();
 //   model.type "WordLevel" with the compact vocabulary  -> compact
 //   model.type "BPE" (byte-level, Llama-3 pre-tokenizer) -> bpe
 // NOT_FOUND when the file is missing; INVALID_ARGUMENT (message starts with the path, then the
-// JSON field at fault, e.g. "pre_tokenizer.type: 'Metaspace' is not supported ...") otherwise.
+// JSON field at fault, e.g. "pre_tokenizer.type: 'Metaspace' is not supported ...", or for a JSON
+// fault "tokenizer.json: model.vocab.a: number 1e3080 is out of range ...") otherwise. Never
+// throws.
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path);
 
 // The same from tokenizer.json text already in memory (messages start with the field).
