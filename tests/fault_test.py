@@ -12,7 +12,6 @@ well under a minute on the tiny model:
                 request under the default cost limits is refused with RESOURCE_EXHAUSTED
 See docs/SECURITY.md, "Fault behaviour"."""
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -56,25 +55,8 @@ def wait_state(client, job_id, states, timeout):
 
 
 
-class FaultTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = u.temp_dir("fault")
-        cls.model = u.tiny_model(cls.dir)
-        cls.servers = []
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in cls.servers:
-            if s.process.poll() is None:
-                s.process.kill()
-                s.process.wait()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
-    def start(self, flags=(), **kw):
-        s = u.Server(self.dir, self.model, flags, **kw)
-        self.servers.append(s)
-        return s
+class FaultTest(u.ServersTestCase):
+    PREFIX = "fault"
 
     def test_overload_at_capacity_loses_no_job(self):
         s = self.start(["--workers=1", "--queue_capacity=2", "--warmup=false"])

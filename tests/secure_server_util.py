@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import unittest
 import time
 
 SERVER = os.environ["ARC_SERVER_BIN"]
@@ -128,3 +129,29 @@ def arc_client(*args, timeout=120):
 
 def temp_dir(prefix):
     return tempfile.mkdtemp(prefix=f"arc-{prefix}-")
+
+
+class ServersTestCase(unittest.TestCase):
+    """A test class whose tests start arc-server subprocesses over one tiny model in a temporary
+    folder (named after PREFIX); every server still running is killed when the class ends."""
+
+    PREFIX = "servers"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = temp_dir(cls.PREFIX)
+        cls.model = tiny_model(cls.dir)
+        cls.servers = []
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in cls.servers:
+            if s.process.poll() is None:
+                s.process.kill()
+                s.process.wait()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def start(self, flags=(), **kw):
+        s = Server(self.dir, self.model, flags, **kw)
+        self.servers.append(s)
+        return s

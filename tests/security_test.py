@@ -3,7 +3,6 @@ security_test, label server): TLS, mutual TLS, bearer tokens, per-identity jobs,
 a busy port, the --insecure rule and --reflection=false. Certificates are made by openssl here.
 See docs/SECURITY.md."""
 import os
-import shutil
 import sys
 import time
 import unittest
@@ -29,11 +28,12 @@ def code_of(fn):
     return grpc.StatusCode.OK
 
 
-class SecurityTest(unittest.TestCase):
+class SecurityTest(u.ServersTestCase):
+    PREFIX = "security"
+
     @classmethod
     def setUpClass(cls):
-        cls.dir = u.temp_dir("security")
-        cls.model = u.tiny_model(cls.dir)
+        super().setUpClass()
         cls.certs = u.make_certs(cls.dir)
         cls.token_file = os.path.join(cls.dir, "tokens")
         with open(cls.token_file, "w") as f:
@@ -43,20 +43,6 @@ class SecurityTest(unittest.TestCase):
         for who, token in TOKENS.items():
             with open(os.path.join(cls.dir, f"{who}.token"), "w") as f:
                 f.write(token + "\n")
-        cls.servers = []
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in cls.servers:
-            if s.process.poll() is None:
-                s.process.kill()
-                s.process.wait()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
-    def start(self, flags=(), **kw):
-        s = u.Server(self.dir, self.model, flags, **kw)
-        self.servers.append(s)
-        return s
 
     def test_tls_and_plaintext_clients(self):
         c = self.certs

@@ -21,35 +21,6 @@ std::string Shorten(std::string text) {
   return text;
 }
 
-// The 1-based byte at which `text` first nests deeper than `max_depth` (objects and arrays, outside
-// strings), or 0. A linear scan, cheap next to the parse it guards; on text the parser accepts up
-// to that byte it agrees with the parser's own count.
-uint64_t DepthExceededAt(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return i + 1;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return 0;
-}
 
 // A SAX consumer that builds nothing: it follows the parser's position as a path and records the
 // first fault.
@@ -131,6 +102,33 @@ class FaultTracker final : public nlohmann::json_sax<Json> {
 };
 
 }  // namespace
+
+uint64_t DepthExceededAt(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return i + 1;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return 0;
+}
 
 std::string FormatJsonPath(const std::vector<JsonPathPart>& path) {
   std::string out;

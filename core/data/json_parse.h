@@ -67,6 +67,11 @@ struct JsonFault {
   std::string detail;  // nlohmann's description, without its "[json.exception...]" prefix
 };
 
+// The 1-based byte at which `text` first nests deeper than `max_depth` (objects and arrays, outside
+// strings), or 0. A linear scan, cheap next to the parse it guards; on text the parser accepts up
+// to that byte it agrees with the parser's own count.
+uint64_t DepthExceededAt(std::string_view text, int max_depth);
+
 // Re-reads `text` and reports its first fault (kNone when it parses within `max_depth`).
 JsonFault LocateJsonFault(std::string_view text, int max_depth = kMaxJsonDepth);
 

@@ -62,34 +62,6 @@ absl::Status ErrnoError(int err, const std::string& what) {
 
 std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
 
-// Rejects nesting deeper than kMaxHeaderDepth before handing text to the JSON parser, so that the
-// parser and the destructor of the parsed value never see pathological depth.
-bool NestingWithin(absl::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 // The message for a parse fault other than a syntax error, naming where it is. In a header the
 // first path step is a tensor name, shown the way the entry checks show it:
 //   m.safetensors: tensor "w": data_offsets[1]: number 1e3080 is out of range (it overflows a
@@ -116,7 +88,9 @@ std::string DescribeHeaderFault(absl::string_view text, const std::string& what,
 // them, and a duplicated tensor name would make two readers disagree on the file). `what` prefixes
 // messages ("<path>: header").
 absl::StatusOr<Json> ParseJsonObject(absl::string_view text, const std::string& what) {
-  if (!NestingWithin(text, kMaxHeaderDepth)) {
+  // Nesting is bounded before the parser runs, so that neither it nor the parsed value's
+  // destructor sees pathological depth.
+  if (DepthExceededAt(std::string_view(text.data(), text.size()), kMaxHeaderDepth) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, " nests deeper than ", kMaxHeaderDepth, " levels"));
   }
