@@ -5,7 +5,7 @@
 # build-fuzz/artifacts/<target>/ (rerun it with `build-fuzz/fuzz/<target> FILE`).
 #
 #   scripts/fuzz.sh                  every target for 60 s
-#   scripts/fuzz.sh all 5            every target for 5 s (the CI smoke run, .ci/run)
+#   scripts/fuzz.sh all 5            every target for 5 s (a smoke run)
 #   scripts/fuzz.sh fuzz_kaggle 300  one target
 #   scripts/fuzz.sh --list           the targets
 #

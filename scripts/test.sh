@@ -11,7 +11,7 @@
 # target compiled and linked with both; a UBSan finding aborts, a leak fails the test), builds the
 # selected tests only, and runs `ctest -L 'unit|server'` unless ctest arguments are given. SANITIZE_TORCH=OFF builds it without
 # libtorch (-DARC_WITH_TORCH=OFF: the data, search and text layers, the client, arc-tasks and their
-# tests), which is what CI runs (.ci/run). docs/SECURITY.md lists what it covers.
+# tests). docs/SECURITY.md lists what it covers.
 #
 # Environment: BUILD_DIR (default build, or build-asan / build-asan-notorch with --sanitize), JOBS
 # (default nproc), SANITIZE_TORCH (ON|OFF, default ON), SANITIZE_CXX (the compiler for --sanitize,
