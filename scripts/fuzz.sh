@@ -15,7 +15,7 @@
 # Environment: FUZZ_DIR (default build-fuzz); FUZZ_TORCH=OFF builds without libtorch and so
 # without fuzz_solve_request (the target that needs the server's conversion code), which makes the
 # first build minutes shorter; JOBS (default nproc); ARC_DATA_DIR (the ARC data for the seeds,
-# default ../shared/data/arc-agi-1); FUZZ_ARGS (extra libFuzzer flags, e.g. -jobs=2 -workers=2).
+# default ../shared/data/arc-agi-1); FUZZ_ARGS (extra libFuzzer flags, e.g. -only_ascii=1).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -24,6 +24,9 @@ FUZZ_TORCH="${FUZZ_TORCH:-ON}"
 JOBS="${JOBS:-$(nproc)}"
 DATA_DIR="${ARC_DATA_DIR:-$ROOT/../shared/data/arc-agi-1}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
+# RelWithDebInfo (-g): ccache would hash the build directory; not hashing it lets a checkout
+# elsewhere (CI) hit the cache.
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 
 ALL=(fuzz_task_json fuzz_kaggle fuzz_safetensors fuzz_tokenizer_json fuzz_config_json)
 [[ "$FUZZ_TORCH" == "ON" ]] && ALL+=(fuzz_solve_request)

@@ -21,6 +21,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # ccache keys on paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the cache.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
+# The sanitized build carries debug info (-g), for which ccache hashes the build directory by
+# default; not hashing it lets a checkout elsewhere (CI) hit the cache there too.
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 JOBS="${JOBS:-$(nproc)}"
 
 SANITIZE=0

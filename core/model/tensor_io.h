@@ -63,10 +63,10 @@ absl::StatusOr<at::Tensor> TakeTensor(std::map<std::string, at::Tensor>& tensors
 // OK when every floating-point tensor holds only finite values (integer and bool tensors are
 // skipped); otherwise INVALID_ARGUMENT naming the first offending tensor in name order, e.g.
 //   tensor "model.norm.weight": 3 of 64 values are not finite (the first, at flat index 5, is nan)
-// One pass over each tensor: over the bits of contiguous float32 CPU tensors, otherwise isfinite/all
-// in chunks of 4M elements so the temporaries stay small. About 2.5 ms per million float32
-// parameters on one core of the development machine (memory-bound; the embedded model: 8 ms); the
-// count and position are computed only for a tensor that fails.
+// One pass over each tensor: over the bits of contiguous float32 CPU tensors, otherwise
+// isfinite/all in chunks of 4M elements so the temporaries stay small. Memory-bound: about 2.5 ms
+// per million float32 parameters on one core of the development machine, 8 ms for the embedded
+// model. The count and position are computed only for a tensor that fails.
 absl::Status CheckFinite(const std::map<std::string, at::Tensor>& tensors);
 
 // OK when every tensor has been taken; otherwise INVALID_ARGUMENT naming up to five leftovers in
