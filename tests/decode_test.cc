@@ -141,13 +141,22 @@ TEST(DecodeTest, ConstraintRestrictsTokens) {
 
 TEST(DecodeTest, CancellationReturnsCancelled) {
   LlamaForCausalLM model = Model();
+  const int layers = static_cast<int>(TinyConfig().num_hidden_layers);
   int polls = 0;
   DecodeOptions options;
   options.max_new_tokens = 10;
-  options.is_cancelled = [&] { return ++polls > 3; };  // the chunk check, then steps 0 and 1
+  // The chunk check, one per block of the prefill, then before steps 0 and 1, each followed by
+  // a forward pass that polls once per block.
+  options.is_cancelled = [&] { return ++polls > 3 + 3 * layers; };
   auto results = GreedyDecode(*model, nullptr, kPrompts, options);
   EXPECT_EQ(results.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(results.status().message(), "decoding cancelled after 2 steps");
+  // Cancelled in the middle of the prefill's forward pass: it stops before the second block.
+  polls = 0;
+  options.is_cancelled = [&] { return ++polls > 2; };
+  results = GreedyDecode(*model, nullptr, kPrompts, options);
+  EXPECT_EQ(results.status().message(), "decoding cancelled in a forward pass");
+  EXPECT_EQ(polls, 3);
   options.is_cancelled = [] { return true; };
   EXPECT_EQ(GreedyDecode(*model, nullptr, kPrompts, options).status().message(),
             "decoding cancelled before a batch");

@@ -181,5 +181,30 @@ TEST(TrainStepTest, AccumulatesBatchesAndReportsTheirMeanLoss) {
   EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(TrainStepTest, CancellationStopsAForwardPassBetweenBlocksAndAppliesNothing) {
+  const auto model = testing::TinyCompactModel(/*seed=*/5);
+  ASSERT_GE(model->net->config().num_hidden_layers, 2);
+  const RenderedPrompt a = Prompt({1, 2, 3, 4}, {0, 1, 1, 1});
+  const std::vector<TrainingBatch> batches = {MakeTrainingBatch({&a}, 0)};
+  std::map<std::string, at::Tensor> params = model->net->StateDict();
+  for (auto& [name, p] : params) p.set_requires_grad(true);
+  const at::Tensor before = params.at("lm_head.weight").clone();
+  AdamW opt(params, AdamWOptions{});
+  TrainStepOptions o;
+  o.learning_rate = 1e-2;
+  // The check before the micro-batch, then one before each block: true at the second block.
+  int polls = 0;
+  o.is_cancelled = [&] { return ++polls > 2; };
+  const absl::StatusOr<TrainStepResult> r = TrainStep(*model->net, nullptr, opt, batches, o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(r.status().message(), "train step cancelled during a forward pass (0 of 1 micro-batches)");
+  EXPECT_EQ(polls, 3);
+  EXPECT_TRUE(at::equal(before, params.at("lm_head.weight")));
+  EXPECT_EQ(opt.StateTensors().at("step/lm_head.weight").item<int64_t>(), 0);
+
+  // Outside the step, forward passes are not interrupted: the scope ended with it.
+  EXPECT_NO_THROW(MaskedLoss(*model->net, nullptr, batches[0]));
+}
+
 }  // namespace
 }  // namespace arc

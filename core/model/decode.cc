@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/data/status_macros.h"
+#include "core/model/interrupt.h"
 #include "core/model/kv_cache.h"
 #include "core/model/lora.h"
 #include "core/model/model_config.h"
@@ -155,18 +156,22 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
 }
 
 // Calls batch(start, end) for [start, end) = consecutive slices of [0, n) of at most
-// max_batch_size positions, in inference mode. is_cancelled is polled before every batch; a
-// libtorch exception becomes Internal("<what>: ...").
+// max_batch_size positions, in inference mode. is_cancelled is polled before every batch and,
+// through a ScopedForwardInterrupt, before every decoder block of every forward pass (a long
+// prefill stops within one block); a libtorch exception becomes Internal("<what>: ...").
 template <typename Batch>
 absl::Status InBatches(size_t n, int64_t max_batch_size, const std::function<bool()>& is_cancelled,
                        const char* cancelled_message, const char* what, Batch&& batch) {
   try {
     c10::InferenceMode inference;
+    const ScopedForwardInterrupt interrupt(is_cancelled);
     for (size_t start = 0; start < n; start += max_batch_size) {
       if (is_cancelled && is_cancelled()) return absl::CancelledError(cancelled_message);
       const size_t end = std::min(n, start + static_cast<size_t>(max_batch_size));
       ARC_RETURN_IF_ERROR(batch(start, end));
     }
+  } catch (const ForwardInterrupted&) {
+    return absl::CancelledError(absl::StrCat(what, " cancelled in a forward pass"));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat(what, ": ", e.what_without_backtrace()));
   }

@@ -16,6 +16,7 @@
 #include "core/data/file_util.h"
 #include "core/data/rng.h"
 #include "core/data/status_macros.h"
+#include "core/model/interrupt.h"
 #include "core/model/kv_cache.h"
 #include "core/model/lora.h"
 #include "core/model/tensor_io.h"
@@ -298,7 +299,10 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens, const at::Tensor& a
               tokens.size(0));
   const AttentionContext ctx = MakeContext(tokens, attention_mask, cache);
   at::Tensor h = embed_tokens->forward(tokens);                                  // (B, T, C)
-  for (const auto& block : blocks_) h = block->forward(h, ctx, adapter, cache);  // (B, T, C)
+  for (const auto& block : blocks_) {
+    PollForwardInterrupt();  // a cancelled job stops within one block (core/model/interrupt.h)
+    h = block->forward(h, ctx, adapter, cache);  // (B, T, C)
+  }
   if (cache != nullptr) {
     cache->Commit(attention_mask.defined()
                       ? attention_mask

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/data/status_macros.h"
+#include "core/model/interrupt.h"
 #include "core/model/llama.h"
 #include "core/model/lora.h"
 #include "core/model/tensor_io.h"
@@ -217,6 +218,8 @@ absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
     hooks.clear();
   };
   size_t done = 0;
+  // A forward pass stops before its next decoder block once the run is cancelled.
+  const ScopedForwardInterrupt interrupt(o.is_cancelled);
   try {
     if (o.is_cancelled && adapter != nullptr) {
       for (const at::Tensor& p : adapter->Parameters()) {
@@ -261,6 +264,9 @@ absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
     // The autograd engine rethrows a hook's exception on this thread (as itself or wrapped).
     remove_hooks();
     optimizer.ZeroGrad();
+    if (dynamic_cast<const ForwardInterrupted*>(&e) != nullptr) {
+      return Cancelled(done, batches.size(), "during a forward pass");
+    }
     if (o.is_cancelled && o.is_cancelled()) {
       return Cancelled(done, batches.size(), "during a backward pass");
     }
