@@ -491,11 +491,86 @@ class StaticChecks(unittest.TestCase):
         if not kubectl:
             self.skipTest("kubectl not found: Kubernetes manifests not rendered")
         uid = int(Dockerfile(src("deploy", "docker", "Dockerfile")).all("USER", -1)[-1].split(":")[0])
-        for overlay in ("cpu", "gpu"):
+        for overlay in ("cpu", "gpu", "tls"):
             with self.subTest(overlay=overlay):
                 r = run([kubectl, "kustomize", src("deploy", "k8s", "overlays", overlay)])
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.check_rendered(overlay, load_yaml_all(r.stdout), uid)
+
+    def test_kubernetes_tls_overlay_probes_pass_against_a_tls_server(self):
+        """overlays/tls: arc-server started with the ConfigMap's flags and the Secret's files (a CA
+        and a certificate for the name the probes verify, made with openssl), and each exec probe's
+        command run as the kubelet would: exit 0 (SERVING) for all three."""
+        kubectl = shutil.which("kubectl")
+        if not kubectl:
+            self.skipTest("kubectl not found: Kubernetes manifests not rendered")
+        r = run([kubectl, "kustomize", src("deploy", "k8s", "overlays", "tls")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        docs = load_yaml_all(r.stdout)
+        (dep,) = [d for d in docs if d["kind"] == "Deployment"]
+        (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+        (tls_mount,) = [m for m in c["volumeMounts"]
+                        if volumes[m["name"]].get("secret", {}).get("secretName") == "arc-server-tls"]
+        secret_dir = tls_mount["mountPath"]
+        text = next(iter(cm["data"].values()))
+        flags = dict(flag_args(flagfile_args(text)))
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import secure_server_util  # openssl certificates; imports no gRPC
+        with tempfile.TemporaryDirectory(prefix="arc-k8s-tls-") as tmp:
+            names = sorted({a for p in ("startupProbe", "readinessProbe", "livenessProbe")
+                            for a in [c[p]["exec"]["command"][c[p]["exec"]["command"].index(
+                                "--tls_server_name") + 1]]})
+            certs = secure_server_util.make_certs(tmp, [f"DNS:{n}" for n in names])
+            # The Secret's keys, as a kubernetes.io/tls Secret (or cert-manager) names them.
+            files = {"tls.crt": certs["server.crt"], "tls.key": certs["server.key"],
+                     "ca.crt": certs["ca.crt"]}
+
+            def local(path):
+                self.assertTrue(path.startswith(secret_dir + "/"), f"{path} is not in the Secret")
+                return files[path[len(secret_dir) + 1:]]
+
+            model = os.path.join(tmp, "model")
+            r = run([ARGS.init_model, "--preset", "tiny", "--seed", "7", "--out", model], timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            log_path = os.path.join(tmp, "server.log")
+            cmd = [ARGS.server, "--address=127.0.0.1:0", "--metrics_address=", f"--model={model}",
+                   "--threads=1", f"--tls_cert={local(flags['tls_cert'])}",
+                   f"--tls_key={local(flags['tls_key'])}"]
+            with open(log_path, "wb") as log:
+                server = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT, preexec_fn=die_with_parent())
+            try:
+                deadline = time.time() + 60
+                port = None
+                while time.time() < deadline and server.poll() is None:
+                    with open(log_path, encoding="utf-8", errors="replace") as f:
+                        text = f.read()
+                    m = re.search(r"event=listening .*?port=(\d+)", text)
+                    if m and "event=serving" in text:
+                        port = m.group(1)
+                        break
+                    time.sleep(0.05)
+                self.assertIsNotNone(port, f"arc-server with the overlay's TLS flags:\n{text}")
+                for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                    command = list(c[probe]["exec"]["command"])
+                    self.assertEqual(command[0], "/usr/local/bin/arc-client", probe)
+                    command[0] = ARGS.client
+                    i = command.index("--server")
+                    self.assertEqual(port_of(command[i + 1]), port_of(flags["address"]), probe)
+                    command[i + 1] = f"localhost:{port}"
+                    i = command.index("--tls_ca")
+                    command[i + 1] = local(command[i + 1])
+                    r = run(command, timeout=30)
+                    self.assertEqual(r.returncode, 0, f"{probe}: {command}\n{r.stdout}{r.stderr}")
+                # The same probe without the CA fails: the probes really verify the certificate.
+                command = [ARGS.client, "--server", f"localhost:{port}", "--tls_server_name",
+                           names[0], "--deadline", "4", "--retries", "0", "health"]
+                self.assertNotEqual(run(command, timeout=30).returncode, 0)
+            finally:
+                server.kill()
+                server.wait()
 
     def check_rendered(self, overlay, docs, uid):
         by_kind = {}
@@ -542,12 +617,24 @@ class StaticChecks(unittest.TestCase):
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         self.assertEqual(ports, {"grpc": grpc_port, "metrics": metrics_port})
         server_cc = read("server", "server.cc")
+        probe_services = {}
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            self.assertEqual(c[probe]["grpc"]["port"], grpc_port, probe)
-            service = c[probe]["grpc"].get("service", "")
+            if overlay == "tls":
+                # Exec probes (arc-client health over TLS, run live by the test below).
+                self.assertNotIn("grpc", c[probe], probe)
+                command = c[probe]["exec"]["command"]
+                self.assertEqual(command[command.index("health") + 1:][:1], ["--service"], probe)
+                service = command[command.index("--service") + 1]
+            else:
+                self.assertEqual(c[probe]["grpc"]["port"], grpc_port, probe)
+                service = c[probe]["grpc"].get("service", "")
+            probe_services[probe] = service
             self.assertIn(f'"{service}"' if service else 'SetServingStatus("", ', server_cc,
                           f"{probe}: health service {service!r} is not one the server sets")
-        self.assertEqual(c["livenessProbe"]["grpc"]["service"], "liveness")
+        self.assertEqual(probe_services["livenessProbe"], "liveness")
+        if overlay == "tls":
+            self.assertIn("tls_cert", flags)
+            self.assertIn("tls_key", flags)
         self.assertGreaterEqual(c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"], 300)
 
         # Draining: the grace period covers preStop, the drain timeout, the cancel grace (30 s) and

@@ -17,9 +17,11 @@ import tempfile
 import unittest
 import time
 
-SERVER = os.environ["ARC_SERVER_BIN"]
-CLIENT = os.environ["ARC_CLIENT_BIN"]
-INIT_MODEL = os.environ["ARC_INIT_MODEL_BIN"]
+# Unset when imported by a test that passes the binaries itself (tests/deploy_test.py uses only
+# make_certs).
+SERVER = os.environ.get("ARC_SERVER_BIN")
+CLIENT = os.environ.get("ARC_CLIENT_BIN")
+INIT_MODEL = os.environ.get("ARC_INIT_MODEL_BIN")
 SOURCE = os.environ.get("ARC_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FLIP = os.path.join(SOURCE, "examples", "flip.json")
 _LOGFMT = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
@@ -34,9 +36,9 @@ def tiny_model(dir_, seed=7):
     return out
 
 
-def make_certs(dir_):
-    """A CA, a server certificate for 127.0.0.1 and localhost, two client certificates (CN
-    client-a, client-b). Returns a dict of PEM paths."""
+def make_certs(dir_, server_names=("IP:127.0.0.1", "DNS:localhost")):
+    """A CA, a server certificate for `server_names` (subjectAltName entries; by default 127.0.0.1
+    and localhost), two client certificates (CN client-a, client-b). Returns a dict of PEM paths."""
     def run(*args):
         r = subprocess.run(["openssl", *args], cwd=dir_, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, f"openssl {' '.join(args)}:\n{r.stderr}"
@@ -53,7 +55,7 @@ def make_certs(dir_):
         run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
             "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext")
 
-    leaf("server", "arc-server", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+    leaf("server", "arc-server", f"subjectAltName={','.join(server_names)}\n"
          "extendedKeyUsage=serverAuth\n")
     leaf("client-a", "client-a", "extendedKeyUsage=clientAuth\n")
     leaf("client-b", "client-b", "extendedKeyUsage=clientAuth\n")
