@@ -2,6 +2,7 @@
 
 #include <grpc/grpc_security_constants.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "core/data/file_util.h"
+#include "server/logger.h"
 
 namespace arc::server {
 namespace {
@@ -120,53 +123,143 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   return diff == 0;
 }
 
-absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const SecurityOptions& o) {
-  std::vector<std::pair<std::string, std::string>> tokens;
-  if (!o.token_file.empty()) {
-    absl::StatusOr<std::string> text = ReadFile(o.token_file);
-    if (!text.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--token_file: cannot read \"", o.token_file,
-                                                     "\": ", text.status().message()));
-    }
-    absl::flat_hash_set<std::string> seen;
-    int line_no = 0;
-    for (absl::string_view line : absl::StrSplit(*text, '\n')) {
-      ++line_no;
-      line = absl::StripAsciiWhitespace(line);
-      if (line.empty() || line[0] == '#') continue;
-      std::vector<absl::string_view> fields =
-          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-      const std::string where = absl::StrCat("--token_file: ", o.token_file, ":", line_no, ": ");
-      if (fields.size() != 2) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, "want \"TOKEN IDENTITY\", found ", fields.size(), " fields"));
-      }
-      if (fields[0].size() < kMinTokenChars) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "the token has ", fields[0].size(),
-                                                       " characters; at least ", kMinTokenChars,
-                                                       " are required (openssl rand -hex 32)"));
-      }
-      if (!seen.insert(std::string(fields[0])).second) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "the token is listed twice"));
-      }
-      tokens.emplace_back(std::string(fields[0]), std::string(fields[1]));
-    }
-    if (tokens.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--token_file: \"", o.token_file, "\" lists no token"));
-    }
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadTokenFile(
+    const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--token_file: cannot read \"", path, "\": ", text.status().message()));
   }
-  return std::make_unique<Authenticator>(std::move(tokens), !o.tls_client_ca.empty());
+  std::vector<std::pair<std::string, std::string>> tokens;
+  absl::flat_hash_set<std::string> seen;
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    ++line_no;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    const std::string where = absl::StrCat("--token_file: ", path, ":", line_no, ": ");
+    if (fields.size() != 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "want \"TOKEN IDENTITY\", found ", fields.size(), " fields"));
+    }
+    if (fields[0].size() < kMinTokenChars) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "the token has ", fields[0].size(),
+                                                     " characters; at least ", kMinTokenChars,
+                                                     " are required (openssl rand -hex 32)"));
+    }
+    if (!seen.insert(std::string(fields[0])).second) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "the token is listed twice"));
+    }
+    tokens.emplace_back(std::string(fields[0]), std::string(fields[1]));
+  }
+  if (tokens.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--token_file: \"", path, "\" lists no token"));
+  }
+  return tokens;
+}
+
+absl::StatusOr<Authenticator::FileStamp> Authenticator::Stamp(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--token_file: cannot stat \"", path, "\": ", std::strerror(errno)));
+  }
+  FileStamp stamp;
+  stamp.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  stamp.size = static_cast<int64_t>(st.st_size);
+  stamp.inode = st.st_ino;
+  return stamp;
+}
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const SecurityOptions& o) {
+  auto auth = std::make_unique<Authenticator>(Tokens{}, !o.tls_client_ca.empty());
+  if (!o.token_file.empty()) {
+    // Stamp first: a change between the two calls is then seen by the next recheck.
+    absl::StatusOr<FileStamp> stamp = Stamp(o.token_file);
+    if (!stamp.ok()) return stamp.status();
+    absl::StatusOr<Tokens> tokens = ReadTokenFile(o.token_file);
+    if (!tokens.ok()) return tokens.status();
+    auth->token_file_ = o.token_file;
+    auth->tokens_required_ = true;
+    absl::MutexLock lock(&auth->mu_);
+    auth->tokens_ = std::make_shared<const Tokens>(*std::move(tokens));
+    auth->stamp_ = *stamp;
+  }
+  return auth;
 }
 
 Authenticator::Authenticator(std::vector<std::pair<std::string, std::string>> tokens,
                              bool client_certs)
-    : tokens_(std::move(tokens)), client_certs_(client_certs) {}
+    : tokens_required_(!tokens.empty()),
+      client_certs_(client_certs),
+      tokens_(std::make_shared<const Tokens>(std::move(tokens))) {}
+
+int Authenticator::num_tokens() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(tokens_->size());
+}
+
+absl::Status Authenticator::ReloadIfChanged() const {
+  if (token_file_.empty()) return absl::OkStatus();
+  absl::StatusOr<FileStamp> stamp = Stamp(token_file_);
+  if (!stamp.ok()) return stamp.status();
+  {
+    absl::MutexLock lock(&mu_);
+    if (*stamp == stamp_) return absl::OkStatus();
+  }
+  absl::StatusOr<Tokens> tokens = ReadTokenFile(token_file_);
+  if (!tokens.ok()) return tokens.status();
+  absl::MutexLock lock(&mu_);
+  tokens_ = std::make_shared<const Tokens>(*std::move(tokens));
+  stamp_ = *stamp;
+  return absl::OkStatus();
+}
+
+void Authenticator::MaybeReload() const {
+  if (token_file_.empty()) return;
+  const int64_t now = absl::GetCurrentTimeNanos();
+  int64_t next = next_check_ns_.load(std::memory_order_relaxed);
+  // One caller per interval does the check; the others go on with the current tokens.
+  if (now < next ||
+      !next_check_ns_.compare_exchange_strong(next, now + recheck_ns_.load(),
+                                              std::memory_order_relaxed)) {
+    return;
+  }
+  const int before = num_tokens();
+  absl::StatusOr<FileStamp> stamp_before = Stamp(token_file_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stamp_before.ok() && *stamp_before == stamp_) return;  // unchanged: the common case
+    if (stamp_before.ok() && *stamp_before == failed_stamp_) return;  // already reported
+  }
+  const absl::Status status = ReloadIfChanged();
+  if (status.ok()) {
+    LogLine(LogLevel::kInfo, "tokens_reloaded")
+        .Add("file", token_file_)
+        .Add("tokens", num_tokens())
+        .Add("before", before);
+  } else {
+    LogLine(LogLevel::kError, "tokens_reload_failed")
+        .Add("file", token_file_)
+        .Add("error", std::string(status.message()))
+        .Add("note", "the previous tokens stay in force");
+    absl::MutexLock lock(&mu_);
+    if (stamp_before.ok()) failed_stamp_ = *stamp_before;
+  }
+}
 
 absl::StatusOr<std::string> Authenticator::IdentifyFrom(absl::string_view authorization,
                                                         bool has_authorization,
                                                         const std::string& cert_identity) const {
-  if (!tokens_.empty()) {
+  if (tokens_required_) {
+    MaybeReload();
+    std::shared_ptr<const Tokens> tokens;
+    {
+      absl::MutexLock lock(&mu_);
+      tokens = tokens_;
+    }
     if (!has_authorization) {
       return absl::UnauthenticatedError(
           "missing bearer token: send metadata \"authorization: Bearer TOKEN\"");
@@ -178,7 +271,7 @@ absl::StatusOr<std::string> Authenticator::IdentifyFrom(absl::string_view author
     }
     token = absl::StripAsciiWhitespace(token);
     const std::string* identity = nullptr;
-    for (const auto& [known, who] : tokens_) {  // every token, whatever matched
+    for (const auto& [known, who] : *tokens) {  // every token, whatever matched
       if (ConstantTimeEquals(token, known)) identity = &who;
     }
     if (identity == nullptr) return absl::UnauthenticatedError("invalid bearer token");

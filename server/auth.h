@@ -19,12 +19,21 @@
 // Tokens are compared in constant time (ConstantTimeEquals: time depends on the lengths only), and
 // every configured token is compared on each call, so timing tells nothing about which matched.
 //
-// Thread-safety: an Authenticator is immutable after Create; Identify is safe from any thread.
+// Rotation: the token file is rechecked at most once a second from Identify (its modification
+// time, size and inode; a Kubernetes Secret update swaps a symlink, which changes the inode), and a
+// changed file replaces the tokens without a restart (event=tokens_reloaded). A changed file that
+// no longer parses keeps the previous tokens and logs event=tokens_reload_failed with the error.
+//
+// Thread-safety: Identify and ReloadIfChanged are safe from any thread.
 #ifndef ARC_SERVER_AUTH_H_
 #define ARC_SERVER_AUTH_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,6 +42,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace arc::server {
 
@@ -68,13 +79,24 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 // a == b, in time that depends on the lengths only.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
+// The (token, identity) pairs of a token file. INVALID_ARGUMENT naming the file and line for a
+// malformed line, a short or duplicate token, or a file without tokens.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadTokenFile(
+    const std::string& path);
+
 class Authenticator {
  public:
-  // Reads the token file, if any. INVALID_ARGUMENT naming the file and line for a malformed line, a
-  // short or duplicate token.
+  // Reads the token file, if any (errors as ReadTokenFile's).
   static absl::StatusOr<std::unique_ptr<Authenticator>> Create(const SecurityOptions& options);
-  // From parsed (token, identity) pairs (tests).
+  // From parsed (token, identity) pairs, without a file to reload (tests).
   Authenticator(std::vector<std::pair<std::string, std::string>> tokens, bool client_certs);
+
+  // Rereads the token file when its modification time, size or inode changed since the last
+  // read. OK when nothing changed or the new tokens are in place; otherwise the error, and the
+  // previous tokens stay. Identify calls it at most once per recheck interval and logs the outcome.
+  absl::Status ReloadIfChanged() const;
+  // How often Identify rechecks the file (default 1 s; tests shorten it).
+  void set_recheck_interval(absl::Duration interval) { recheck_ns_ = absl::ToInt64Nanoseconds(interval); }
 
   // The caller's identity: the token's identity (tokens configured), else the client
   // certificate's CN or subject (mTLS), else "anonymous". UNAUTHENTICATED when tokens are
@@ -84,12 +106,31 @@ class Authenticator {
   absl::StatusOr<std::string> IdentifyFrom(absl::string_view authorization, bool has_authorization,
                                            const std::string& certificate_identity) const;
 
-  bool tokens_required() const { return !tokens_.empty(); }
-  int num_tokens() const { return static_cast<int>(tokens_.size()); }
+  bool tokens_required() const { return tokens_required_; }
+  int num_tokens() const;
 
  private:
-  std::vector<std::pair<std::string, std::string>> tokens_;  // (token, identity)
+  using Tokens = std::vector<std::pair<std::string, std::string>>;  // (token, identity)
+  struct FileStamp {
+    int64_t mtime_ns = 0;
+    int64_t size = -1;
+    ino_t inode = 0;
+    bool operator==(const FileStamp& o) const {
+      return mtime_ns == o.mtime_ns && size == o.size && inode == o.inode;
+    }
+  };
+  static absl::StatusOr<FileStamp> Stamp(const std::string& path);
+  void MaybeReload() const;
+
+  std::string token_file_;  // empty: tokens never change
+  bool tokens_required_ = false;
   bool client_certs_ = false;
+  mutable absl::Mutex mu_;
+  mutable std::shared_ptr<const Tokens> tokens_ ABSL_GUARDED_BY(mu_);
+  mutable FileStamp stamp_ ABSL_GUARDED_BY(mu_);
+  mutable FileStamp failed_stamp_ ABSL_GUARDED_BY(mu_);  // a bad file is reported once
+  std::atomic<int64_t> recheck_ns_{1'000'000'000};
+  mutable std::atomic<int64_t> next_check_ns_{0};  // absl::GetCurrentTimeNanos() of the next check
 };
 
 // A fresh job id: "job-" and 32 hex digits of a CSPRNG (getrandom), so ids are unguessable.

@@ -505,6 +505,59 @@ TEST(AuthTest, TokensIdentifyCallers) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AuthTest, ARotatedTokenFileTakesEffectWithoutARestartAndABadOneKeepsTheOldTokens) {
+  const std::string dir = arc::testing::TempDir("auth_rotation");
+  const std::string file = dir + "/tokens";
+  ASSERT_TRUE(WriteFileAtomic(file, "0123456789abcdef0123 alice\n").ok());
+  SecurityOptions o;
+  o.token_file = file;
+  std::unique_ptr<Authenticator> auth = Authenticator::Create(o).value();
+  auth->set_recheck_interval(absl::ZeroDuration());
+  std::vector<std::string> lines;
+  SetLogSinkForTesting([&lines](const std::string& line) { lines.push_back(line); });
+  EXPECT_EQ(auth->IdentifyFrom("Bearer 0123456789abcdef0123", true, "").value(), "alice");
+  EXPECT_TRUE(lines.empty());  // unchanged: nothing logged
+
+  // Rotated (a new file renamed over the old one, as a Secret update or an atomic write does).
+  ASSERT_TRUE(WriteFileAtomic(file, "fedcba9876543210fedc bob\n0123456789abcdef9999 carol\n").ok());
+  EXPECT_EQ(auth->IdentifyFrom("Bearer fedcba9876543210fedc", true, "").value(), "bob");
+  EXPECT_EQ(auth->IdentifyFrom("Bearer 0123456789abcdef0123", true, "").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth->num_tokens(), 2);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("event=tokens_reloaded"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("tokens=2 before=1"), std::string::npos) << lines[0];
+
+  // A broken file: the previous tokens stay, the error is logged once.
+  ASSERT_TRUE(WriteFileAtomic(file, "short dave\n").ok());
+  EXPECT_EQ(Message(auth->ReloadIfChanged()),
+            absl::StrCat("--token_file: ", file,
+                         ":1: the token has 5 characters; at least 16 are required (openssl rand "
+                         "-hex 32)"));
+  EXPECT_EQ(auth->IdentifyFrom("Bearer 0123456789abcdef9999", true, "").value(), "carol");
+  EXPECT_EQ(auth->IdentifyFrom("Bearer 0123456789abcdef9999", true, "").value(), "carol");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("event=tokens_reload_failed"), std::string::npos) << lines[1];
+  // A missing file: the same.
+  std::filesystem::remove(file);
+  EXPECT_EQ(auth->IdentifyFrom("Bearer fedcba9876543210fedc", true, "").value(), "bob");
+  EXPECT_EQ(auth->ReloadIfChanged().code(), absl::StatusCode::kInvalidArgument);
+  // Fixed again: picked up.
+  ASSERT_TRUE(WriteFileAtomic(file, "0123456789abcdef7777 erin\n").ok());
+  EXPECT_EQ(auth->IdentifyFrom("Bearer 0123456789abcdef7777", true, "").value(), "erin");
+  EXPECT_EQ(auth->num_tokens(), 1);
+
+  // With the default interval, a change is seen within a second, not on every call.
+  auth->set_recheck_interval(absl::Seconds(1));
+  EXPECT_EQ(auth->IdentifyFrom("Bearer 0123456789abcdef7777", true, "").value(), "erin");
+  ASSERT_TRUE(WriteFileAtomic(file, "0123456789abcdef6666 frank\n").ok());
+  EXPECT_EQ(auth->IdentifyFrom("Bearer 0123456789abcdef7777", true, "").value(), "erin");
+  absl::SleepFor(absl::Milliseconds(1100));
+  EXPECT_EQ(auth->IdentifyFrom("Bearer 0123456789abcdef6666", true, "").value(), "frank");
+  SetLogSinkForTesting(nullptr);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(AdmissionTest, EstimateGrowsWithTheOptionsAndRefusesOverLimits) {
   std::shared_ptr<const ArcModel> model =
       arc::testing::RandomCompactModel(arc::testing::CompactTestConfig("tiny", 512), 7, "tiny");
