@@ -141,10 +141,13 @@ JobCost JobCostModel::Estimate(const Task& task, const SolveOptions& o) const {
       }
     }
     train_bytes = activations + transient + 4.0 * bpv * trainable;
-    // Backward is interruptible layer by layer through the adapter's gradient hooks (TrainStep);
-    // a forward pass is not, and full fine-tuning has no hooks: its whole micro-batch counts.
-    cost.step_gflop = (o.full_finetune ? 3.0 : 1.0) * B * T *
-                      c.ForwardFlopsPerToken(cost.train_tokens_per_sample / 2) / 1e9;
+    // A forward pass stops before any decoder block once cancelled (core/model/interrupt.h), and
+    // a LoRA backward at any adapter gradient (TrainStep's hooks): the unit is one block, or the
+    // LM head. Full fine-tuning has no hooks: its whole backward (about twice a forward) counts.
+    const double forward = B * T * c.ForwardFlopsPerToken(cost.train_tokens_per_sample / 2);
+    const double head = B * T * 2.0 * d * static_cast<double>(c.vocab_size);
+    const double block = (forward - head) / static_cast<double>(L);
+    cost.step_gflop = (o.full_finetune ? 2.0 * forward : std::max(block, head)) / 1e9;
   }
 
   // Inference over the views, and the product-of-experts re-scoring.
@@ -158,9 +161,12 @@ JobCost JobCostModel::Estimate(const Task& task, const SolveOptions& o) const {
   const double infer_bytes = double(bpv) * 2 * L * b * Hkv * D * (P + N) +
                              double(bpv) * 3 * H * piece_tokens * P +
                              double(bpv) * piece_tokens * (4.0 * d + I);
-  // The last prefill piece attends to the whole prompt.
-  cost.step_gflop =
-      std::max(cost.step_gflop, piece_tokens * c.ForwardFlopsPerToken(cost.prompt_tokens) / 1e9);
+  // One decoder block of the last prefill piece, which attends to the whole prompt (the LM head
+  // projects only the last position).
+  const double piece_head = piece_tokens * 2.0 * d * static_cast<double>(c.vocab_size);
+  cost.step_gflop = std::max(
+      cost.step_gflop,
+      (piece_tokens * c.ForwardFlopsPerToken(cost.prompt_tokens) - piece_head) / L / 1e9);
 
   cost.train_bytes = static_cast<int64_t>(train_bytes);
   cost.infer_bytes = static_cast<int64_t>(infer_bytes);

@@ -24,10 +24,13 @@
 //                + 4 * 3 * heads * Q * P + 4 * Q * (4 * hidden + intermediate)   (one prefill piece
 //                  of Q = min(b * P, 2048) tokens over the batch: its scores and activations)
 //   bytes        = max(train bytes, infer bytes) + 64 MiB  (the shared model is not counted)
-//   step GFLOP   = the largest indivisible unit of work between two cancellation checks: one
-//                  micro-batch's forward, batch * T * F(T / 2) (backward is interrupted layer by
-//                  layer; x3 under full_finetune, which has no hooks), or one prefill piece,
-//                  min(b * P, 2048) * F(P); F = ModelConfig::ForwardFlopsPerToken.
+//   step GFLOP   = the largest indivisible unit of work between two cancellation checks, which
+//                  are polled before every decoder block of a forward pass and at every LoRA
+//                  gradient in backward: one block of a micro-batch, batch * T * (F(T / 2) - 2 *
+//                  hidden * vocab) / L, or its LM head, batch * T * 2 * hidden * vocab (the whole
+//                  backward, 2 * batch * T * F(T / 2), under full_finetune, which has no hooks), or
+//                  one block of a prefill piece, min(b * P, 2048) * (F(P) - 2 * hidden * vocab) / L;
+//                  F = ModelConfig::ForwardFlopsPerToken.
 // (4 = bytes per float32 value; 2 on bfloat16 devices.) The constants were calibrated against
 // measured peak RSS on the CPU (docs/SECURITY.md, "Admission and cost limits").
 //

@@ -11,6 +11,7 @@ cancelled after `--run_seconds` of running and the time to CANCELLED is its canc
 docs/SECURITY.md quotes the results.
 """
 import argparse
+import random
 import os
 import re
 import subprocess
@@ -44,13 +45,18 @@ def main():
     ap.add_argument("--task", required=True)
     ap.add_argument("--run_seconds", type=float, default=20)
     ap.add_argument("--only", default="")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="jobs per option set; with more than one, each is cancelled after a "
+                         "seeded uniform 1..run_seconds of running (the cancel latency's spread)")
     args = ap.parse_args()
+    rng = random.Random(0)
     sys.path.insert(0, args.client_python)
     import arc_client
 
-    for name, options in OPTION_SETS:
+    for name, options in [o for o in OPTION_SETS for _ in range(args.repeat)]:
         if args.only and args.only not in name:
             continue
+        run_seconds = args.run_seconds if args.repeat == 1 else rng.uniform(1, args.run_seconds)
         log_path = f"/tmp/measure-{os.getpid()}.log"
         with open(log_path, "wb") as log:
             p = subprocess.Popen([args.server, "--address=127.0.0.1:0", "--metrics_address=",
@@ -73,7 +79,7 @@ def main():
                 continue
             while c.get(job).state == "queued":
                 time.sleep(0.05)
-            end = time.monotonic() + args.run_seconds
+            end = time.monotonic() + run_seconds
             while time.monotonic() < end and not c.get(job).finished:
                 time.sleep(0.1)
             finished = c.get(job).finished
