@@ -464,7 +464,7 @@ PairsResult DrawPairs(Rng& rng, const InputStyle& style, const Difficulty& d,
 }  // namespace
 
 absl::Status ValidateProgramTaskOptions(const ProgramTaskOptions& o) {
-  ARC_RETURN_IF_ERROR(CheckRange("max_depth", o.max_depth, 1, kMaxProgramDepth));
+  ARC_RETURN_IF_ERROR(CheckIntRange("max_depth", o.max_depth, 1, kMaxProgramDepth));
   if (o.min_depth < 1 || o.min_depth > o.max_depth) {
     return absl::InvalidArgumentError(absl::StrCat("min_depth: ", o.min_depth,
                                                    ", must be in 1..max_depth (", o.max_depth,
