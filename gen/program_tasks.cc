@@ -592,6 +592,10 @@ absl::StatusOr<ProgramTask> GenerateProgramTask(uint64_t seed, const Difficulty&
                                                 const ProgramTaskOptions& options) {
   ARC_RETURN_IF_ERROR(ValidateDifficulty(difficulty));
   ARC_RETURN_IF_ERROR(ValidateProgramTaskOptions(options));
+  if (difficulty.max_side < 2) {  // 1x1 inputs of a few colours: too few distinct pairs
+    return absl::FailedPreconditionError(
+        absl::StrCat("program tasks need max_side >= 2, got ", difficulty.max_side));
+  }
   // A stream of its own, so that a seed shared with GenerateTask draws independently.
   Rng rng = Rng(seed).Fork(0x70726f6772616dULL);  // "program"
   ProgramTask out;

@@ -42,8 +42,10 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -110,7 +112,7 @@ struct ProgramTask {
 };
 
 // One task, a pure function of its arguments. INVALID_ARGUMENT for bad options or difficulty;
-// INTERNAL when no program was kept in the bounded number of draws (not observed at any valid
+// FAILED_PRECONDITION when max_side < 2 (too few distinct inputs); INTERNAL when no program was kept in the bounded number of draws (not observed at any valid
 // difficulty; the tests sweep them).
 absl::StatusOr<ProgramTask> GenerateProgramTask(uint64_t seed, const Difficulty& difficulty,
                                                 const ProgramTaskOptions& options = {});

@@ -211,6 +211,13 @@ TEST(ProgramTasksTest, DepthOptionsAndErrors) {
                 absl::StatusCode::kInvalidArgument, "min_depth");
   ExpectStatus(GenerateProgramTask(0, Difficulty{3, 31, 4, 4}).status(),
                 absl::StatusCode::kInvalidArgument, "max_side");
+  ExpectStatus(GenerateProgramTask(0, Difficulty{1, 1, 1, 1}).status(),
+               absl::StatusCode::kFailedPrecondition, "program tasks need max_side >= 2, got 1");
+  ProgramTaskOptions held_out;
+  held_out.split = ProgramSplit::kHeldOut;
+  for (uint64_t seed = 0; seed < 20; ++seed) {  // the smallest difficulty that is accepted
+    EXPECT_TRUE(GenerateProgramTask(seed, Difficulty{1, 2, 1, 1}, held_out).ok()) << seed;
+  }
   ExpectStatus(ParseProgramText("nope(x)").status(), absl::StatusCode::kInvalidArgument,
                 "unknown primitive \"nope\"");
   ExpectStatus(ParseProgramText("crop(x").status(), absl::StatusCode::kInvalidArgument,
