@@ -29,6 +29,9 @@
 // TrainingFamilies() is every other family. The list is fixed: changing it invalidates every
 // generalisation number measured before, so do it only with a new model card.
 //
+// Tasks of random programs of the search DSL, with their own held-out program shapes, are in
+// gen/program_tasks.h; train/pretrain_data.h mixes both.
+//
 // Thread safety: the free functions are pure and thread-safe. A TaskStream is a value with a
 // position; one thread uses it at a time (copies are independent).
 #ifndef ARC_GEN_GENERATOR_H_

@@ -8,6 +8,8 @@
 # on the sets
 #   held_out        generated tasks of the 7 held-out families (never trained on), HELD_OUT_COUNT each
 #   train_families  one generated task of each of the 39 training families (same difficulty)
+#   held_out_programs  PROGRAM_COUNT (21) tasks of random DSL programs of a held-out shape
+#                   (gen/program_tasks.h: arc-generate --programs held_out; never trained on)
 #   dev_small       the dev-split tasks whose grids are all at most 10x10 (measurement only)
 #   dev             all 100 dev-split tasks (measurement only); the summary also reports its
 #                   small-grid subset (the dev_small tasks) from the same run
@@ -15,8 +17,8 @@
 # Extra arguments go to every arc-solve call (e.g. --ttt_lr 3e-3 when tuning on held-out families).
 #
 # Environment: MODEL (models/default), OUT (build/eval/<model name>), BUILD_DIR (build), THREADS (2),
-# SETS ("held_out train_families dev_small"), MODES ("base ttt search both"), HELD_OUT_COUNT (3),
-# GEN_SEED (424242; tune with another seed so that the reported tasks stay unseen).
+# SETS ("held_out train_families dev_small"; add held_out_programs), MODES ("base ttt search both"),
+# HELD_OUT_COUNT (3), PROGRAM_COUNT (21), GEN_SEED (424242; tune with another seed so that the reported tasks stay unseen).
 # Output: OUT/<set>-<mode>.json (arc-solve reports), OUT/<set>-<mode>.log and OUT/summary.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +30,7 @@ THREADS="${THREADS:-2}"
 SETS="${SETS:-held_out train_families dev_small}"
 MODES="${MODES:-base ttt search both}"
 HELD_OUT_COUNT="${HELD_OUT_COUNT:-3}"
+PROGRAM_COUNT="${PROGRAM_COUNT:-21}"
 GEN_SEED="${GEN_SEED:-424242}"
 ARC_DIR="${ARC_DIR:-../shared/data/arc-agi-1}"
 export OMP_WAIT_POLICY=PASSIVE
@@ -51,6 +54,9 @@ task_dir() {  # prints the folder holding set $1's tasks, creating it on first u
       train_families)
         "$BUILD_DIR/tools/arc-generate" --family training --count 1 --seed "$((GEN_SEED + 1))" \
           "${STAGE1[@]}" --out "$dir" >/dev/null ;;
+      held_out_programs)
+        "$BUILD_DIR/tools/arc-generate" --programs held_out --count "$PROGRAM_COUNT" \
+          --seed "$((GEN_SEED + 2))" "${STAGE1[@]}" --out "$dir" >/dev/null ;;
       dev_small|dev)
         "$PY" - "$ARC_DIR" "$dir" "$1" <<'PYEOF'
 import json, os, shutil, sys
@@ -103,6 +109,7 @@ def solved(t):
 
 rows, fam = [], collections.defaultdict(dict)
 sets = [("held_out", "held_out", None), ("train_families", "train_families", None),
+        ("held_out_programs", "held_out_programs", None),
         ("dev_small", "dev_small", None), ("dev", "dev", None),
         ("dev (small-grid subset)", "dev", small)]
 for label, set_, keep in sets:

@@ -23,6 +23,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/data/augment.h"
 #include "gen/generator.h"
+#include "gen/program_tasks.h"
+#include "train/curriculum.h"
 #include "core/data/task_io.h"
 #include "core/model/tensor_io.h"
 #include "model_test_util.h"
@@ -266,6 +268,96 @@ TEST(PretrainDataTest, GeneratedSamplesAreAugmentedPoolsOfTheirTask) {
   EXPECT_GE(demo_counts.size(), 2u);  // 3-5 demonstrations, all pairs pooled
 }
 
+TEST(PretrainDataTest, ProgramTasksAreMixedInAndNeverHeldOut) {
+  const auto model = testing::TinyCompactModel();
+  PretrainDataOptions o;
+  o.seed = 3;
+  o.arc_fraction = 0;
+  o.program_fraction = 0.5;
+  o.curriculum = SmallCurriculum();
+  const auto data = PretrainData::Create({}, {}, *model->format, o).value();
+  const uint64_t program_seed = Rng(o.seed).Fork(kProgramStream).Next();
+  int programs = 0, n = 0;
+  for (int64_t i = 0; i < 200; ++i) {
+    const std::optional<PretrainSample> s = data->SampleAt(i);
+    if (!s.has_value()) continue;
+    ++n;
+    if (s->program.empty()) {
+      EXPECT_NE(s->family, "program");
+      continue;
+    }
+    ++programs;
+    EXPECT_EQ(s->family, "program");
+    const std::vector<int> steps = ParseProgramText(s->program).value();
+    EXPECT_FALSE(IsHeldOutProgram(steps)) << s->program;
+    // The sample is an augmented pool of program task i at the curriculum's difficulty.
+    const ProgramTask source =
+        GenerateProgramTask(TaskSeed(program_seed, i), SmallCurriculum()[0].difficulty).value();
+    EXPECT_EQ(source.program, s->program);
+    EXPECT_TRUE(IsAugmentationOf(DecodePairs(s->prompt.ids), Pool(source.task))) << s->program;
+  }
+  EXPECT_NEAR(static_cast<double>(programs) / n, 0.5, 0.1);
+  // Families only when program_fraction is 0.
+  o.program_fraction = 0;
+  const auto families = PretrainData::Create({}, {}, *model->format, o).value();
+  for (int64_t i = 0; i < 50; ++i) EXPECT_TRUE(families->SampleAt(i)->program.empty());
+  o.program_fraction = 1.5;
+  EXPECT_EQ(PretrainData::Create({}, {}, *model->format, o).status().message(),
+            "program_fraction: 1.5 is outside 0..1");
+}
+
+TEST(CurriculumTest, NamedCurriculaAndTheLargestSideThatFits) {
+  const auto model = testing::TinyCompactModel();
+  // Compact: an s x s grid costs s*(s+1) tokens; 3 pairs of them plus markers.
+  EXPECT_EQ(LargestFittingSide(*model->format, 1024), 12);
+  EXPECT_EQ(LargestFittingSide(*model->format, 2048), 17);
+  EXPECT_EQ(LargestFittingSide(*model->format, 8), 0);
+  const std::vector<CurriculumStage> v2 = NamedCurriculum("v2", *model->format, 1024).value();
+  ASSERT_EQ(v2.size(), 4u);
+  EXPECT_EQ(v2[0].num_tasks, 20000);
+  EXPECT_EQ(v2[3].difficulty.max_side, 12);
+  EXPECT_EQ(v2[3].difficulty.max_objects, 6);
+  EXPECT_EQ(v2[3].difficulty.max_colours, 8);
+  EXPECT_EQ(NamedCurriculum("v2", *model->format, 256).value()[3].difficulty.max_side, 10);
+  EXPECT_EQ(NamedCurriculum("default", *model->format, 1024).value().size(),
+            DefaultCurriculum().size());
+  const absl::StatusOr<std::vector<CurriculumStage>> bad =
+      NamedCurriculum("v3", *model->format, 1024);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "--curriculum: \"v3\" is not default or v2");
+  EXPECT_EQ(DescribeCurriculum({{10, Difficulty{3, 6, 2, 3}}, {0, Difficulty{3, 12, 6, 8}}}),
+            "3-6 sides, 2 objects, 3 colours until sample 10; 3-12 sides, 6 objects, 8 colours "
+            "after");
+}
+
+// Each stage begins at its sample index: every grid is within the stage's sides, and the last
+// stage reaches past 10.
+TEST(CurriculumTest, StagesBeginAtTheirSampleIndex) {
+  const auto model = testing::TinyCompactModel();
+  PretrainDataOptions o;
+  o.arc_fraction = 0;
+  o.program_fraction = 0.5;
+  o.curriculum = NamedCurriculum("v2", *model->format, 1024).value();
+  const auto data = PretrainData::Create({}, {}, *model->format, o).value();
+  auto largest_side = [&](int64_t from, int64_t count) {
+    int largest = 0;
+    for (int64_t i = from; i < from + count; ++i) {
+      const std::optional<PretrainSample> s = data->SampleAt(i);
+      if (!s.has_value()) continue;
+      for (const Example& e : DecodePairs(s->prompt.ids)) {
+        for (const Grid* g : {&e.input, &e.output}) {
+          largest = std::max({largest, g->rows(), g->cols()});
+        }
+      }
+    }
+    return largest;
+  };
+  EXPECT_EQ(largest_side(20000 - 40, 40), 6);
+  EXPECT_EQ(largest_side(20000, 40), 8);
+  EXPECT_EQ(largest_side(120000 - 40, 40), 10);
+  EXPECT_EQ(largest_side(120000, 60), 12);
+}
+
 TEST(PretrainDataTest, LossMaskCoversExactlyTheOutputsAfterTheFirstDemonstration) {
   const auto model = testing::TinyCompactModel();
   PretrainDataOptions o;
@@ -415,12 +507,14 @@ PretrainOptions LoopOptions(int64_t steps) {
   return o;
 }
 
-TrainRun MakeRun(uint64_t init_seed, PretrainOptions options, double arc_fraction = 0.3) {
+TrainRun MakeRun(uint64_t init_seed, PretrainOptions options, double arc_fraction = 0.3,
+                 double program_fraction = 0) {
   TrainRun r;
   r.model = testing::TinyCompactModel(init_seed);
   PretrainDataOptions d;
   d.seed = 11;
   d.arc_fraction = arc_fraction;
+  d.program_fraction = program_fraction;
   d.max_seq_len = 256;
   d.curriculum = SmallCurriculum();
   r.data = PretrainData::Create(FakeArcTasks(8, 5), {}, *r.model->format, d).value();
@@ -518,6 +612,27 @@ TEST(PretrainerTest, ResumeFromCheckpointEqualsAnUninterruptedRun) {
   fs::remove_all(dir);
 }
 
+// The same with DSL-program tasks in the mix: the data position alone resumes it.
+TEST(PretrainerTest, ResumeWithProgramTasksEqualsAnUninterruptedRun) {
+  const std::string dir = TempDir("resume_programs");
+  TrainRun whole = MakeRun(1, LoopOptions(7), 0.3, /*program_fraction=*/0.5);
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(whole.trainer->Step().ok());
+    if (i == 3) {
+      ASSERT_TRUE(whole.trainer->SaveCheckpoint(dir, /*keep=*/0).ok());
+    }
+  }
+  EXPECT_GT(whole.trainer->state().program_samples, 0);
+  TrainRun resumed = MakeRun(7, LoopOptions(7), 0.3, /*program_fraction=*/0.5);
+  ASSERT_TRUE(resumed.trainer->RestoreCheckpoint(*LatestCheckpoint(dir)).ok());
+  EXPECT_EQ(resumed.trainer->state().step, 4);
+  while (!resumed.trainer->Done()) ASSERT_TRUE(resumed.trainer->Step().ok());
+  ExpectSameWeights(*whole.model, *resumed.model);
+  EXPECT_EQ(resumed.trainer->state().program_samples, whole.trainer->state().program_samples);
+  EXPECT_EQ(resumed.trainer->state().tokens, whole.trainer->state().tokens);
+  fs::remove_all(dir);
+}
+
 TEST(PretrainerTest, KeepsTheNewestCheckpoints) {
   const std::string dir = TempDir("keep");
   TrainRun r = MakeRun(1, LoopOptions(4));
@@ -575,6 +690,15 @@ TEST(PretrainerTest, DamagedOrForeignCheckpointsAreRefused) {
                                "has batch_tokens=2048; resume with the checkpoint's options or "
                                "use another --checkpoint_dir");
   }
+  {  // written without program tasks, resumed with them
+    TrainRun foreign = MakeRun(1, LoopOptions(4), 0.3, /*program_fraction=*/0.25);
+    const absl::Status s = foreign.trainer->RestoreCheckpoint(ckpt);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(s.message(), ckpt +
+                               ": the checkpoint was written with program_fraction=(absent), "
+                               "this run has program_fraction=0.25; resume with the "
+                               "checkpoint's options or use another --checkpoint_dir");
+  }
   fs::remove_all(dir);
 }
 
@@ -609,7 +733,7 @@ TEST(ArcTrainToolTest, KilledAndResumedRunEqualsAnUninterruptedRun) {
   const std::string common = absl::StrCat(
       ARC_TRAIN_BIN, " --preset tiny --steps 12 --threads 1 --arc_dir ", kArcDir,
       " --max_seq_len 256 --batch_tokens 1024 --shuffle_window 16 --eval_tasks 0 --eval_dev=false"
-      " --log_every 100");
+      " --log_every 100 --program_fraction 0.5 --curriculum v2");
   int rc = std::system(
       absl::StrCat(common, " --out ", dir, "/whole > ", dir, "/whole.log 2>&1").c_str());
   ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << "rc " << rc;

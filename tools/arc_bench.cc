@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -49,7 +50,8 @@ ABSL_FLAG(int, seq_len, 64, "tokens per sequence for forward and train");
 ABSL_FLAG(int, new_tokens, 32, "tokens generated per sequence in the decode measurement");
 ABSL_FLAG(std::string, batches, "1,16", "comma-separated batch sizes");
 ABSL_FLAG(std::string, configs, "golden,small-kv4",
-          absl::StrCat("comma-separated names of: ", arc::ModelConfigNames()));
+          absl::StrCat("comma-separated names of: ", arc::ModelConfigNames(),
+                       ", or WxL (width x layers, as arc-train --preset)"));
 ABSL_FLAG(double, min_seconds, 0.5, "minimum measuring time per row");
 ABSL_FLAG(int, matmul_size, 1024, "side of the square float32 matmul that measures the peak");
 ABSL_FLAG(bool, json, false, "print JSON instead of the table");
@@ -169,6 +171,7 @@ int Main() {
   std::vector<Row> rows;
   for (absl::string_view name : absl::StrSplit(absl::GetFlag(FLAGS_configs), ',')) {
     absl::StatusOr<ModelConfig> config = FindModelConfig(name, "--configs");
+    if (!config.ok() && absl::StrContains(name, 'x')) config = WidthLayersConfig(name, "--configs");
     if (!config.ok()) {
       std::cerr << "arc-bench: " << config.status().message() << "\n";
       return 2;

@@ -49,6 +49,11 @@ ABSL_FLAG(int, max_seq_len, 1024, "tokens per sample; demonstrations are dropped
 ABSL_FLAG(int, min_demonstrations, 1, "a sample keeps at least this many demonstrations");
 ABSL_FLAG(bool, augment_generated, true, "dihedral/colour/order augmentation of generated tasks");
 ABSL_FLAG(std::string, families, "", "comma-separated generated families (default: all training)");
+ABSL_FLAG(double, program_fraction, 0,
+          "share of the generated samples that are random DSL-program tasks (0..1; "
+          "gen/program_tasks.h, never a held-out program shape)");
+ABSL_FLAG(std::string, curriculum, "default",
+          "default or v2: grid sides, objects and colours by sample index (train/curriculum.h)");
 ABSL_FLAG(uint64_t, seed, 0, "data order, augmentation and (new model) initialisation seed");
 
 // Optimisation.
@@ -116,6 +121,8 @@ ArcTrainOptions OptionsFromFlags() {
   o.data.max_seq_len = absl::GetFlag(FLAGS_max_seq_len);
   o.data.min_demonstrations = absl::GetFlag(FLAGS_min_demonstrations);
   o.data.augment_generated = absl::GetFlag(FLAGS_augment_generated);
+  o.data.program_fraction = absl::GetFlag(FLAGS_program_fraction);
+  o.curriculum = absl::GetFlag(FLAGS_curriculum);
   for (absl::string_view f :
        absl::StrSplit(absl::GetFlag(FLAGS_families), ',', absl::SkipEmpty())) {
     o.data.families.emplace_back(f);

@@ -25,7 +25,9 @@
 #include "gen/generator.h"
 #include "nlohmann/json.hpp"
 #include "train/arc_splits.h"
+#include "gen/program_tasks.h"
 #include "train/checkpoint.h"
+#include "train/curriculum.h"
 #include "train/validation.h"
 
 namespace arc {
@@ -55,18 +57,14 @@ absl::StatusOr<ModelConfig> PresetConfig(const ArcTrainOptions& o) {
     return *named;
   }
   // WxL: width W, L layers, head dimension 32 unless --heads says otherwise.
-  ModelConfig c = *FindModelConfig("tiny", "--preset", true);  // vocabulary, special ids, norms
-  const std::vector<std::string> parts = absl::StrSplit(preset, 'x');
-  int64_t width = 0, layers = 0;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &width) ||
-      !absl::SimpleAtoi(parts[1], &layers) || width < 32 || width % 32 != 0 || layers < 1 ||
-      layers > 64) {
+  absl::StatusOr<ModelConfig> wxl = WidthLayersConfig(preset, "--preset");
+  if (!wxl.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--preset: \"", preset,
         "\" is not tiny, small or WxL with W a multiple of 32 and 1 <= L <= 64 (e.g. 256x4)"));
   }
-  c.hidden_size = width;
-  c.num_hidden_layers = layers;
+  ModelConfig c = *wxl;
+  const int64_t width = c.hidden_size;
   c.num_attention_heads = o.heads > 0 ? o.heads : width / 32;
   c.num_key_value_heads = o.kv_heads > 0 ? o.kv_heads : c.num_attention_heads;
   c.intermediate_size = o.ffn > 0 ? o.ffn : (8 * width / 3 + 15) / 16 * 16;
@@ -189,11 +187,23 @@ absl::StatusOr<std::vector<EvalSet>> MakeEvalSets(const ArcTrainOptions& o, cons
         std::vector<Task> seen,
         GenerateTaskSet(data_options.families.empty() ? TrainingFamilies() : data_options.families,
                         o.eval_seed + 1, o.eval_tasks));
-    EvalSet h{"held_out", {}}, s{"train_families", {}};
+    // Held-out program shapes at the families' validation difficulty.
+    std::vector<Task> programs;
+    ProgramTaskOptions held_out_programs;
+    held_out_programs.split = ProgramSplit::kHeldOut;
+    for (int i = 0; i < o.eval_tasks; ++i) {
+      ARC_ASSIGN_OR_RETURN(ProgramTask p, GenerateProgramTask(TaskSeed(o.eval_seed + 2, i),
+                                                              Difficulty{}, held_out_programs));
+      programs.push_back(std::move(p.task));
+    }
+    EvalSet h{"held_out", {}}, s{"train_families", {}}, p{"held_out_programs", {}};
     ARC_ASSIGN_OR_RETURN(h.samples, MakeEvalSamples(held, *model.format, data_options.max_seq_len));
     ARC_ASSIGN_OR_RETURN(s.samples, MakeEvalSamples(seen, *model.format, data_options.max_seq_len));
+    ARC_ASSIGN_OR_RETURN(p.samples,
+                         MakeEvalSamples(programs, *model.format, data_options.max_seq_len));
     evals.push_back(std::move(h));
     evals.push_back(std::move(s));
+    evals.push_back(std::move(p));
   }
   if (o.eval_dev) {
     EvalSet d{"dev", {}};
@@ -207,7 +217,7 @@ void PrintHeader(const ArcTrainOptions& o, const ArcModel& model, const Pretrain
                  size_t pretrain_tasks, size_t dev_tasks, const std::vector<EvalSet>& evals,
                  const ModelOptions& model_options) {
   const ModelConfig& config = model.net->config();
-  const PretrainDataOptions& data_options = o.data;
+  const PretrainDataOptions& data_options = data.options();
   const PretrainOptions& options = o.training;
   std::cout << absl::StrFormat(
       "arc-train: model %s: %d parameters (hidden %d, layers %d, heads %d/%d, mlp %d, context "
@@ -217,11 +227,14 @@ void PrintHeader(const ArcTrainOptions& o, const ArcModel& model, const Pretrain
       config.max_position_embeddings);
   std::cout << absl::StrFormat(
       "data: %d of %d ARC pretrain tasks usable at max_seq_len %d (%d too long), %d dev tasks "
-      "excluded; %d generated families (%d held out, never trained); arc_fraction %.2f\n",
+      "excluded; %d generated families (%d held out, never trained); arc_fraction %.2f; "
+      "program_fraction %.2f of the generated samples (held-out program shapes never trained)\n",
       data.num_arc_tasks(), pretrain_tasks, data_options.max_seq_len, data.num_arc_tasks_dropped(),
       dev_tasks,
       data_options.families.empty() ? TrainingFamilies().size() : data_options.families.size(),
-      HeldOutFamilies().size(), data_options.arc_fraction);
+      HeldOutFamilies().size(), data_options.arc_fraction, data_options.program_fraction);
+  std::cout << "curriculum " << (o.data.curriculum.empty() ? o.curriculum : "custom") << ": "
+            << DescribeCurriculum(data_options.curriculum) << "\n";
   for (const EvalSet& e : evals)
     std::cout << "eval set " << e.name << ": " << e.samples.size() << " samples\n";
   std::cout << absl::StrFormat(
@@ -268,9 +281,11 @@ class ProgressWindow {
     const double pad = padded_ > 0 ? 1.0 - static_cast<double>(tokens_) / padded_ : 0;
     std::cout << absl::StrFormat(
                      "step %d | tokens %s | %.0f tok/s | loss %.4f | lr %.3e | gnorm %.2f | "
-                     "pad %.1f%% | arc %.0f%% | %s\n",
+                     "pad %.1f%% | arc %.0f%% | prog %.0f%% | %s\n",
                      st.step, Count(s.tokens), tps, loss, st.lr, gnorm_ / steps_, 100 * pad,
-                     100.0 * s.arc_samples / std::max<int64_t>(1, s.samples), Duration(s.seconds))
+                     100.0 * s.arc_samples / std::max<int64_t>(1, s.samples),
+                     100.0 * s.program_samples / std::max<int64_t>(1, s.samples),
+                     Duration(s.seconds))
               << std::flush;
     AppendJsonl(log_jsonl, {{"kind", "train"},
                             {"step", st.step},
@@ -363,9 +378,14 @@ absl::Status RunArcTrain(const ArcTrainOptions& o, const std::atomic<bool>& stop
   // Data: the pretrain split only; the dev split is loaded to exclude it (and to monitor on it).
   ARC_ASSIGN_OR_RETURN(ArcSplits splits, LoadArcSplits(o.arc_dir));
   const size_t pretrain_tasks = splits.pretrain.size();
+  PretrainDataOptions data_options = o.data;
+  if (data_options.curriculum.empty()) {
+    ARC_ASSIGN_OR_RETURN(data_options.curriculum,
+                         NamedCurriculum(o.curriculum, *model->format, data_options.max_seq_len));
+  }
   ARC_ASSIGN_OR_RETURN(
       std::shared_ptr<const PretrainData> data,
-      PretrainData::Create(std::move(splits.pretrain), splits.dev, *model->format, o.data));
+      PretrainData::Create(std::move(splits.pretrain), splits.dev, *model->format, data_options));
   ARC_ASSIGN_OR_RETURN(std::unique_ptr<Pretrainer> trainer,
                        Pretrainer::Create(model, data, o.training));
   ARC_ASSIGN_OR_RETURN(const std::vector<EvalSet> evals, MakeEvalSets(o, *model, splits.dev));

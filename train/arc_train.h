@@ -32,6 +32,8 @@ struct ArcTrainOptions {
 
   // Data: ARC-AGI-1 with splits.json; data.seed also seeds a new model's initialisation.
   std::string arc_dir = "../shared/data/arc-agi-1";
+  // The named curriculum (train/curriculum.h) used when data.curriculum is empty.
+  std::string curriculum = "default";
   PretrainDataOptions data;
   // Optimisation and budget.
   PretrainOptions training;
@@ -48,7 +50,7 @@ struct ArcTrainOptions {
   // Reporting.
   int64_t log_every = 10;    // progress line every this many steps
   int64_t eval_every = 500;  // validation every this many steps (0 = only at the end)
-  int eval_tasks = 70;       // generated tasks per validation set
+  int eval_tasks = 70;       // generated tasks per validation set (families, held-out programs)
   uint64_t eval_seed = 1000000;
   bool eval_dev = true;           // also the dev tasks (loss only, never trained)
   std::string log_jsonl;          // append progress and validation records here

@@ -83,6 +83,7 @@ absl::StatusOr<std::string> WriteCheckpoint(const std::string& checkpoint_dir, i
       {"loss_tokens", s.loss_tokens},
       {"samples", s.samples},
       {"arc_samples", s.arc_samples},
+      {"program_samples", s.program_samples},
       {"chunk", s.chunk},
       {"batch_in_chunk", s.batch_in_chunk},
       {"seconds", s.seconds},
@@ -136,6 +137,8 @@ absl::StatusOr<PretrainState> ReadCheckpointState(const std::string& dir,
     s.loss_tokens = j.at("loss_tokens").get<int64_t>();
     s.samples = j.at("samples").get<int64_t>();
     s.arc_samples = j.at("arc_samples").get<int64_t>();
+    // Absent in checkpoints written before program tasks existed (none were trained then).
+    s.program_samples = j.value("program_samples", int64_t{0});
     s.chunk = j.at("chunk").get<int64_t>();
     s.batch_in_chunk = j.at("batch_in_chunk").get<int64_t>();
     s.seconds = j.at("seconds").get<double>();

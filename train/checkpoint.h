@@ -31,6 +31,7 @@ struct PretrainState {
   int64_t loss_tokens = 0;  // tokens that carried loss
   int64_t samples = 0;
   int64_t arc_samples = 0;
+  int64_t program_samples = 0;  // DSL-program tasks among the samples
   int64_t chunk = 0;           // data position: chunk of shuffle_window samples ...
   int64_t batch_in_chunk = 0;  // ... and the next batch within it
   double seconds = 0;          // training time (steps only), summed over sittings

@@ -3,8 +3,10 @@
 // This header only gathers the pieces, one concept per file:
 //
 //   train/arc_splits.h      the fixed pretrain/dev split of ARC-AGI-1 (splits.json), disjoint.
+//   train/curriculum.h      the named curricula (default, v2): difficulty by sample index.
 //   train/pretrain_data.h   the data mix: sample i of the training stream as a pure function of
-//                           (options, i), the generator's curriculum advancing with i.
+//                           (options, i): ARC pretrain tasks, generated families and DSL-program
+//                           tasks, the curriculum advancing with i.
 //   train/length_batches.h  length bucketing under a token budget (rows * longest row).
 //   train/pretrainer.h      the loop state: one optimizer step at a time (the step, schedule and
 //                           AdamW shared with TTT: core/model/training.h), budgets, checkpoints.
@@ -24,6 +26,7 @@
 #include "train/arc_splits.h"
 #include "train/arc_train.h"
 #include "train/checkpoint.h"
+#include "train/curriculum.h"
 #include "train/length_batches.h"
 #include "train/pretrain_data.h"
 #include "train/pretrainer.h"

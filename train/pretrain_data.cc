@@ -9,6 +9,7 @@
 #include "core/data/augment.h"
 #include "core/data/status_macros.h"
 #include "core/data/range_check.h"
+#include "gen/program_tasks.h"
 
 namespace arc {
 namespace {
@@ -73,6 +74,7 @@ absl::StatusOr<std::optional<CappedPrompt>> RenderWithinLength(
 
 absl::Status ValidatePretrainDataOptions(const PretrainDataOptions& o) {
   ARC_RETURN_IF_ERROR(CheckRange("arc_fraction", o.arc_fraction, 0, 1));
+  ARC_RETURN_IF_ERROR(CheckRange("program_fraction", o.program_fraction, 0, 1));
   ARC_RETURN_IF_ERROR(CheckRange("max_seq_len", o.max_seq_len, 16, 65536));
   ARC_RETURN_IF_ERROR(CheckRange("min_demonstrations", o.min_demonstrations, 1, 10));
   return absl::OkStatus();
@@ -153,6 +155,27 @@ std::optional<CappedPrompt> PretrainData::FromPool(const std::vector<Example>& p
   return std::nullopt;
 }
 
+Task PretrainData::GeneratedTask(int64_t index, bool program, PretrainSample& sample) const {
+  // The curriculum advances with the sample index, for program tasks as for families.
+  if (program) {
+    const uint64_t seed = Rng(options_.seed).Fork(kProgramStream).Next();
+    absl::StatusOr<ProgramTask> p =
+        GenerateProgramTask(TaskSeed(seed, index), stream_.DifficultyAt(index));
+    // GenerateProgramTask fails only on a generator bug (its tests sweep the difficulties); the
+    // sample then falls back to the family task of the index rather than stopping the run.
+    if (p.ok()) {
+      sample.task_id = p->task.id;
+      sample.family = "program";
+      sample.program = p->program;
+      return std::move(p->task);
+    }
+  }
+  Task task = stream_.At(index);
+  sample.task_id = task.id;
+  sample.family = FamilyOfId(task.id);
+  return task;
+}
+
 std::optional<PretrainSample> PretrainData::SampleAt(int64_t index) const {
   Rng rng = Rng(options_.seed).Fork(kSampleStream).Fork(static_cast<uint64_t>(index));
   const bool from_arc = rng.UniformDouble() < options_.arc_fraction;
@@ -164,11 +187,10 @@ std::optional<PretrainSample> PretrainData::SampleAt(int64_t index) const {
     pool = PooledPairs(task);
     sample.task_id = task.id;
   } else {
-    // The generator's task `index`: the curriculum advances with the sample index.
-    const Task task = stream_.At(index);
-    pool = PooledPairs(task);
-    sample.task_id = task.id;
-    sample.family = FamilyOfId(task.id);
+    // The draw happens only when programs are mixed in, so that runs without them keep their data.
+    const bool program =
+        options_.program_fraction > 0 && rng.UniformDouble() < options_.program_fraction;
+    pool = PooledPairs(GeneratedTask(index, program, sample));
     augment = options_.augment_generated;
   }
   std::optional<CappedPrompt> capped;

@@ -1,7 +1,9 @@
 // The pretraining data mix: sample `i` of the training stream as a pure function of (options, i).
-// With probability arc_fraction it is an augmented ARC pretrain task, otherwise generated task i of
-// a TaskStream over the training families, whose curriculum advances with i (never a held-out
-// family, never a dev task). Either way the task's demonstrations and test pairs are pooled, one
+// With probability arc_fraction it is an augmented ARC pretrain task, otherwise a generated task:
+// with probability program_fraction (of the generated samples) a task of a random DSL program
+// (gen/program_tasks.h, training mode: never a held-out program shape), else task i of a TaskStream
+// over the training families (never a held-out family). Both follow the curriculum at index i
+// (train/curriculum.h); no sample is ever a dev task. Either way the task's demonstrations and test pairs are pooled, one
 // pair is the target, the rest (shuffled) are demonstrations, and the whole thing is transformed by
 // a random dihedral element and a colour permutation fixing 0. Demonstrations are dropped from the
 // end until the rendered sample fits max_seq_len. The loss mask is
@@ -35,6 +37,7 @@ namespace arc {
 inline constexpr uint64_t kSampleStream = 1;      // then Fork(sample index)
 inline constexpr uint64_t kBatchOrderStream = 2;  // then Fork(chunk index): train/pretrainer.cc
 inline constexpr uint64_t kGeneratorStream = 3;   // the TaskStream's seed
+inline constexpr uint64_t kProgramStream = 4;     // program task i: TaskSeed(this seed, i)
 
 // A rendered sample and how many demonstrations it kept.
 struct CappedPrompt {
@@ -56,6 +59,9 @@ struct PretrainDataOptions {
   int max_seq_len = 1024;         // tokens per sample, 16..65536; demonstrations dropped to fit
   int min_demonstrations = 1;     // a sample keeps at least this many, 1..10
   bool augment_generated = true;  // dihedral, colour and order augmentation of generated tasks too
+  // Share of the generated samples that are DSL-program tasks, 0..1 (0: families only, the data
+  // of runs before program tasks existed, sample for sample).
+  double program_fraction = 0;
   // Generated families; empty means TrainingFamilies(). Held-out families are refused.
   std::vector<std::string> families;
   // The generator's curriculum, indexed by sample index; empty means DefaultCurriculum().
@@ -68,7 +74,8 @@ struct PretrainSample {
   int64_t index = 0;
   bool from_arc = false;
   std::string task_id;     // the ARC id, or the generated "<family>_<seed>"
-  std::string family;      // the generated family; empty for ARC samples
+  std::string family;      // the generated family, "program" for a program task; empty for ARC
+  std::string program;     // the program text of a program task
   int demonstrations = 0;  // kept after the length cap
   RenderedPrompt prompt;   // ids and loss mask (kOutputsAfterFirst)
 };
@@ -99,6 +106,8 @@ class PretrainData {
  private:
   PretrainData(const PromptFormat& format, PretrainDataOptions options, TaskStream stream)
       : format_(&format), options_(std::move(options)), stream_(std::move(stream)) {}
+  // The generated task of sample `index` (a program task when `program` and one was generated).
+  Task GeneratedTask(int64_t index, bool program, PretrainSample& sample) const;
   // A random pair of `pool` as the target after the others, shuffled.
   std::optional<CappedPrompt> FromPool(const std::vector<Example>& pool, Rng& rng) const;
 

@@ -126,10 +126,11 @@ absl::StatusOr<StepStats> Pretrainer::Step() {
   }
   const std::vector<PretrainSample>& samples = chunk_batches_[state_.batch_in_chunk];
   std::vector<const RenderedPrompt*> rows;
-  int64_t arc_rows = 0;
+  int64_t arc_rows = 0, program_rows = 0;
   for (const PretrainSample& s : samples) {
     rows.push_back(&s.prompt);
     arc_rows += s.from_arc;
+    program_rows += !s.program.empty();
   }
   std::vector<TrainingBatch> batches;
   batches.push_back(MakeTrainingBatch(rows, data_->format().tokenizer().pad_id()));
@@ -158,6 +159,7 @@ absl::StatusOr<StepStats> Pretrainer::Step() {
   state_.loss_tokens += stats.loss_tokens;
   state_.samples += stats.rows;
   state_.arc_samples += arc_rows;
+  state_.program_samples += program_rows;
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   state_.seconds += stats.seconds;
   return stats;
@@ -175,7 +177,7 @@ std::string Pretrainer::TrajectoryOptionsJson() const {
     curriculum.push_back({s.num_tasks, s.difficulty.min_side, s.difficulty.max_side,
                           s.difficulty.max_objects, s.difficulty.max_colours});
   }
-  const Json j = {
+  Json j = {
       {"seed", d.seed},
       {"arc_fraction", d.arc_fraction},
       {"arc_tasks", data_->num_arc_tasks()},
@@ -196,6 +198,8 @@ std::string Pretrainer::TrajectoryOptionsJson() const {
       {"weight_decay", options_.adamw.weight_decay},
       {"clip", options_.clip},
   };
+  // Only when programs are mixed in, so that checkpoints of runs before them still resume.
+  if (d.program_fraction > 0) j["program_fraction"] = d.program_fraction;
   return j.dump();
 }
 

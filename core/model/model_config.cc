@@ -5,7 +5,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "core/data/file_util.h"
 #include "core/data/json_parse.h"
@@ -245,6 +247,22 @@ absl::StatusOr<ModelConfig> FindModelConfig(absl::string_view name, absl::string
   }
   return absl::InvalidArgumentError(
       absl::StrCat(field, ": \"", name, "\" is not one of ", ModelConfigNames(compact_only)));
+}
+
+absl::StatusOr<ModelConfig> WidthLayersConfig(absl::string_view spec, absl::string_view field) {
+  const std::vector<std::string> parts = absl::StrSplit(spec, 'x');
+  int64_t width = 0, layers = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &width) ||
+      !absl::SimpleAtoi(parts[1], &layers) || width < 32 || width % 32 != 0 || layers < 1 ||
+      layers > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": \"", spec,
+        "\" is not WxL with W a multiple of 32 and 1 <= L <= 64 (e.g. 256x4)"));
+  }
+  const int64_t heads = width / 32;
+  return Compact("", "", Shape(kCompactVocabSize, layers, width, heads, heads,
+                               (8 * width / 3 + 15) / 16 * 16))
+      .config;
 }
 
 absl::Status ModelConfig::Validate() const {

@@ -117,6 +117,12 @@ std::string ModelConfigHelp(bool compact_only = false);
 absl::StatusOr<ModelConfig> FindModelConfig(absl::string_view name, absl::string_view field,
                                             bool compact_only = false);
 
+// A compact configuration from "WxL": width W (a multiple of 32), L layers (1..64), heads of 32
+// (W/32 heads, as many KV heads), MLP 8W/3 rounded up to a multiple of 16, rms_norm_eps 1e-5, a
+// 2048-token context. "256x4" is the 3,172,608-parameter model of the feasibility study.
+// INVALID_ARGUMENT naming `field` when `spec` is not of that form.
+absl::StatusOr<ModelConfig> WidthLayersConfig(absl::string_view spec, absl::string_view field);
+
 }  // namespace arc
 
 #endif  // ARC_CORE_MODEL_MODEL_CONFIG_H_
