@@ -27,10 +27,17 @@ using search::Primitive;
 // As in the search's enumerator: a list state larger than this many cells is a dead branch.
 constexpr int kMaxStateCells = 4000;
 
-constexpr const char* kHeldOutPrimitiveNames[] = {
-    "hull",     "connect_h", "connect_v",      "connect_hv",        "cols_xor",
-    "rows_xor", "self_kron", "unique_colours", "count_colours_row", "count_colours_column",
-    "count_colours_square"};
+constexpr const char* kHeldOutPrimitiveNames[] = {"hull",
+                                                  "connect_h",
+                                                  "connect_v",
+                                                  "connect_hv",
+                                                  "cols_xor",
+                                                  "rows_xor",
+                                                  "self_kron",
+                                                  "unique_colours",
+                                                  "count_colours_row",
+                                                  "count_colours_column",
+                                                  "count_colours_square"};
 constexpr const char* kDihedralNames[] = {"rot90",   "rot180",    "rot270",        "flip_ud",
                                           "flip_lr", "transpose", "anti_transpose"};
 
@@ -38,7 +45,7 @@ constexpr const char* kDihedralNames[] = {"rot90",   "rot180",    "rot270",     
 struct HeldOutTables {
   std::vector<std::string> primitives;
   std::vector<std::pair<std::string, std::string>> pairs;
-  std::vector<bool> primitive;            // by index
+  std::vector<bool> primitive;             // by index
   std::vector<std::vector<bool>> follows;  // [earlier][next]
 };
 
@@ -65,8 +72,8 @@ const HeldOutTables& Tables() {
         const bool gravity_then_turn =
             (absl::StartsWith(x, "gravity_") || absl::StartsWith(x, "fall_")) && is_dihedral(y);
         const bool crop_then_scale = x == "crop" && (y == "scale_2" || y == "scale_3");
-        const bool keep_then_smear = absl::StartsWith(x, "keep_") && x.size() == 6 &&
-                                     x[5] >= '1' && x[5] <= '9' && absl::StartsWith(y, "smear_");
+        const bool keep_then_smear = absl::StartsWith(x, "keep_") && x.size() == 6 && x[5] >= '1' &&
+                                     x[5] <= '9' && absl::StartsWith(y, "smear_");
         if (gravity_then_turn || crop_then_scale || keep_then_smear) {
           t->follows[a][b] = true;
           t->pairs.emplace_back(x, y);
@@ -201,8 +208,8 @@ std::vector<int> Candidates(bool is_list, bool last, int previous,
         std::find(palette.begin(), palette.end(), static_cast<uint8_t>(colour)) == palette.end()) {
       continue;
     }
-    const bool held_out = held.primitive[i] ||
-                          (previous >= 0 && held.follows[static_cast<size_t>(previous)][i]);
+    const bool held_out =
+        held.primitive[i] || (previous >= 0 && held.follows[static_cast<size_t>(previous)][i]);
     if (split == ProgramSplit::kTraining && held_out) continue;
     if (only_held_out && !held_out) continue;
     out.push_back(static_cast<int>(i));
@@ -259,9 +266,9 @@ std::optional<std::vector<int>> SampleProgram(Rng& rng, int depth,
 // Inputs.
 
 enum class InputKind { kObjects, kNoise, kPixels, kRectangles, kPattern, kHalves };
-constexpr InputKind kInputKinds[] = {InputKind::kObjects,    InputKind::kNoise,
-                                     InputKind::kPixels,     InputKind::kRectangles,
-                                     InputKind::kPattern,    InputKind::kHalves};
+constexpr InputKind kInputKinds[] = {InputKind::kObjects, InputKind::kNoise,
+                                     InputKind::kPixels,  InputKind::kRectangles,
+                                     InputKind::kPattern, InputKind::kHalves};
 
 const char* InputKindName(InputKind k) {
   switch (k) {
@@ -466,9 +473,8 @@ PairsResult DrawPairs(Rng& rng, const InputStyle& style, const Difficulty& d,
 absl::Status ValidateProgramTaskOptions(const ProgramTaskOptions& o) {
   ARC_RETURN_IF_ERROR(CheckIntRange("max_depth", o.max_depth, 1, kMaxProgramDepth));
   if (o.min_depth < 1 || o.min_depth > o.max_depth) {
-    return absl::InvalidArgumentError(absl::StrCat("min_depth: ", o.min_depth,
-                                                   ", must be in 1..max_depth (", o.max_depth,
-                                                   ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_depth: ", o.min_depth, ", must be in 1..max_depth (", o.max_depth, ")"));
   }
   return absl::OkStatus();
 }
@@ -524,16 +530,15 @@ absl::StatusOr<std::vector<int>> ParseProgramText(std::string_view text) {
   while (rest != "x") {
     const size_t open = rest.find('(');
     if (open == std::string_view::npos || rest.empty() || rest.back() != ')') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("program \"", std::string(text), "\": expected name(...) or x at \"",
-                       std::string(rest), "\""));
+      return absl::InvalidArgumentError(absl::StrCat("program \"", std::string(text),
+                                                     "\": expected name(...) or x at \"",
+                                                     std::string(rest), "\""));
     }
     const std::string_view name = rest.substr(0, open);
     const int index = search::FindPrimitive(name);
     if (index < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("program \"", std::string(text), "\": unknown primitive \"",
-                       std::string(name), "\""));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "program \"", std::string(text), "\": unknown primitive \"", std::string(name), "\""));
     }
     outer_first.push_back(index);
     rest = rest.substr(open + 1, rest.size() - open - 2);
@@ -580,9 +585,8 @@ bool PassesProgramFilter(const std::vector<int>& steps, const Task& task,
   }
   if (outputs.size() < 2) return reject(ProgramRejection::kConstant);
   for (size_t k = 1; k <= steps.size(); ++k) {
-    const bool idle = std::all_of(traces.begin(), traces.end(), [&](const std::vector<Value>& t) {
-      return t[k] == t[k - 1];
-    });
+    const bool idle = std::all_of(traces.begin(), traces.end(),
+                                  [&](const std::vector<Value>& t) { return t[k] == t[k - 1]; });
     if (idle) return reject(ProgramRejection::kIdleStep);
   }
   return true;

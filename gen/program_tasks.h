@@ -73,14 +73,14 @@ absl::Status ValidateProgramTaskOptions(const ProgramTaskOptions& options);
 
 // Why a drawn program was not kept (the order of the filter above).
 enum class ProgramRejection {
-  kNotHeldOut,      // held-out mode: the draw used no held-out primitive or pair
-  kFailed,          // a step did not apply, or the output was blank
-  kTooLarge,        // an output stayed over max_side even on the smallest inputs
-  kIdentity,        // output == input on a pair (after redraws of that pair's input)
-  kConstant,        // the same output on every pair
-  kIdleStep,        // a step changed nothing on any pair
+  kNotHeldOut,  // held-out mode: the draw used no held-out primitive or pair
+  kFailed,      // a step did not apply, or the output was blank
+  kTooLarge,    // an output stayed over max_side even on the smallest inputs
+  kIdentity,    // output == input on a pair (after redraws of that pair's input)
+  kConstant,    // the same output on every pair
+  kIdleStep,    // a step changed nothing on any pair
   kNondeterministic,
-  kInputs,          // no distinct input within the size and colour limits
+  kInputs,  // no distinct input within the size and colour limits
 };
 inline constexpr int kNumProgramRejections = 8;
 const char* ProgramRejectionName(ProgramRejection r);
@@ -103,17 +103,17 @@ absl::StatusOr<std::vector<int>> ParseProgramText(std::string_view text);
 std::optional<Grid> RunProgram(const std::vector<int>& steps, const Grid& input);
 
 struct ProgramTask {
-  Task task;                 // id "program_<seed>"; 3-5 demonstrations and one test pair
-  std::vector<int> steps;    // indices into search::Dsl(), innermost first
-  std::string program;       // ProgramText(steps)
-  std::string input_kind;    // objects, noise, pixels, rectangles, pattern, halves
+  Task task;               // id "program_<seed>"; 3-5 demonstrations and one test pair
+  std::vector<int> steps;  // indices into search::Dsl(), innermost first
+  std::string program;     // ProgramText(steps)
+  std::string input_kind;  // objects, noise, pixels, rectangles, pattern, halves
   // Programs drawn before this one was kept, by reason (index: ProgramRejection).
   std::array<int64_t, kNumProgramRejections> rejected{};
 };
 
 // One task, a pure function of its arguments. INVALID_ARGUMENT for bad options or difficulty;
-// FAILED_PRECONDITION when max_side < 2 (too few distinct inputs); INTERNAL when no program was kept in the bounded number of draws (not observed at any valid
-// difficulty; the tests sweep them).
+// FAILED_PRECONDITION when max_side < 2 (too few distinct inputs); INTERNAL when no program was
+// kept in the bounded number of draws (not observed at any valid difficulty; the tests sweep them).
 absl::StatusOr<ProgramTask> GenerateProgramTask(uint64_t seed, const Difficulty& difficulty,
                                                 const ProgramTaskOptions& options = {});
 
@@ -123,8 +123,7 @@ std::string ProgramTaskToJson(const ProgramTask& task);
 
 // True when `task` passes the non-triviality filter above for `steps` (what GenerateProgramTask
 // checks; exposed for the tests). `reason` gets the first failed check.
-bool PassesProgramFilter(const std::vector<int>& steps, const Task& task,
-                         ProgramRejection* reason);
+bool PassesProgramFilter(const std::vector<int>& steps, const Task& task, ProgramRejection* reason);
 
 }  // namespace arc
 

@@ -107,8 +107,8 @@ TEST(ProgramTasksTest, RunProgramComputesTheDslChain) {
   EXPECT_EQ(RunProgram(Steps("crop(keep_2(x))"), in), G({{2}}));
   EXPECT_EQ(RunProgram(Steps("scale_2(crop(keep_1(x)))"), in), G({{1, 1}, {1, 1}}));
   EXPECT_EQ(RunProgram(Steps("keep_3(x)"), in), G({{0, 0, 0}, {0, 0, 0}}));  // blank, not failed
-  EXPECT_EQ(RunProgram(Steps("largest(x)"), in), std::nullopt);  // a join needs a list
-  EXPECT_EQ(RunProgram(Steps("objects4(x)"), in), std::nullopt);  // ends in a list
+  EXPECT_EQ(RunProgram(Steps("largest(x)"), in), std::nullopt);              // a join needs a list
+  EXPECT_EQ(RunProgram(Steps("objects4(x)"), in), std::nullopt);             // ends in a list
 }
 
 TEST(ProgramTasksTest, FilterNamesEachTrivialCase) {
@@ -204,13 +204,13 @@ TEST(ProgramTasksTest, DepthOptionsAndErrors) {
     EXPECT_EQ(GenerateProgramTask(seed, Difficulty{}, o).value().steps.size(), 3u);
   }
   o.max_depth = 5;
-  ExpectStatus(GenerateProgramTask(0, Difficulty{}, o).status(),
-                absl::StatusCode::kInvalidArgument, "max_depth");
+  ExpectStatus(GenerateProgramTask(0, Difficulty{}, o).status(), absl::StatusCode::kInvalidArgument,
+               "max_depth");
   o.max_depth = 2;
-  ExpectStatus(GenerateProgramTask(0, Difficulty{}, o).status(),
-                absl::StatusCode::kInvalidArgument, "min_depth");
+  ExpectStatus(GenerateProgramTask(0, Difficulty{}, o).status(), absl::StatusCode::kInvalidArgument,
+               "min_depth");
   ExpectStatus(GenerateProgramTask(0, Difficulty{3, 31, 4, 4}).status(),
-                absl::StatusCode::kInvalidArgument, "max_side");
+               absl::StatusCode::kInvalidArgument, "max_side");
   ExpectStatus(GenerateProgramTask(0, Difficulty{1, 1, 1, 1}).status(),
                absl::StatusCode::kFailedPrecondition, "program tasks need max_side >= 2, got 1");
   ProgramTaskOptions held_out;
@@ -219,9 +219,9 @@ TEST(ProgramTasksTest, DepthOptionsAndErrors) {
     EXPECT_TRUE(GenerateProgramTask(seed, Difficulty{1, 2, 1, 1}, held_out).ok()) << seed;
   }
   ExpectStatus(ParseProgramText("nope(x)").status(), absl::StatusCode::kInvalidArgument,
-                "unknown primitive \"nope\"");
+               "unknown primitive \"nope\"");
   ExpectStatus(ParseProgramText("crop(x").status(), absl::StatusCode::kInvalidArgument,
-                "expected name(...)");
+               "expected name(...)");
   EXPECT_EQ(ProgramText(Steps("rot90(crop(x))")), "rot90(crop(x))");
 }
 
