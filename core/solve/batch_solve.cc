@@ -160,6 +160,7 @@ absl::StatusOr<BatchResult> SolveTasks(Solver& solver, const std::vector<Task>& 
     absl::StatusOr<SolveResult> r = solver.Solve(task, options, &bar);
     const double seconds = NowSeconds() - start;
     bar.Clear();
+    if (batch.after_task) batch.after_task();
     std::vector<Attempts>& attempts = result.submission[task.id];
     if (!r.ok()) {
       ++result.failed;

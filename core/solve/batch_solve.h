@@ -17,6 +17,7 @@
 #ifndef ARC_CORE_SOLVE_BATCH_SOLVE_H_
 #define ARC_CORE_SOLVE_BATCH_SOLVE_H_
 
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ struct BatchResult {
 
 struct BatchOptions {
   bool progress_bar = true;  // drawn on stderr when it is a terminal
+  // Called after each task (arc-solve: return the heap's free pages to the OS, so one large task
+  // does not set the footprint of every later one). May be empty.
+  std::function<void()> after_task;
 };
 
 // Solves `tasks` in order with `solver` and `options`, printing to `out` as described above. An
