@@ -97,7 +97,7 @@ int Run() {
                                tasks->size(), threads, options->ttt ? "with TTT" : "no TTT");
   Solver solver(*model);
   BatchOptions batch;
-  batch.after_task = [] { ReleaseFreedMemory(); };
+  batch.release_memory = [] { ReleaseFreedMemory(); };
   absl::StatusOr<BatchResult> result = SolveTasks(solver, *tasks, *options, std::cout, batch);
   if (!result.ok()) return Fail(result.status());
   for (const std::string& path : {absl::GetFlag(FLAGS_out), absl::GetFlag(FLAGS_report)}) {
