@@ -61,15 +61,19 @@ at::Tensor BlockProbabilities(const at::Tensor& qb, const at::Tensor& kb, const 
   return at::_softmax(scores, -1, /*half_to_float=*/false);  // (B, Hkv, rows*G, s1) float32
 }
 
-// The forward pass over all blocks; qg from GroupedScaledQueries, k and v (B, Hkv, S, D).
+// The forward pass over all blocks; qg from GroupedScaledQueries, k and v (B, Hkv, S, D). When
+// everything is one block and `one_block_probs` is given, the probabilities are stored there: they
+// are within the block budget, and keeping them spares the backward their recomputation.
 at::Tensor BlockedForward(const at::Tensor& qg, const at::Tensor& k, const at::Tensor& v,
-                          const AttentionMask& mask, const Geometry& x) {
+                          const AttentionMask& mask, const Geometry& x,
+                          at::Tensor* one_block_probs = nullptr) {
   const at::Tensor out = at::empty({x.b, x.t, x.hkv, x.g, x.d}, qg.options());  // (B,T,Hkv,G,D)
   for (int64_t t0 = 0; t0 < x.t; t0 += x.rows) {
     const int64_t rows = std::min(x.rows, x.t - t0);
     const int64_t s1 = mask.offset + t0 + rows;  // keys up to the block's last query slot
     const at::Tensor qb = qg.narrow(2, t0, rows).reshape({x.b, x.hkv, rows * x.g, x.d});
     const at::Tensor probs = BlockProbabilities(qb, k.narrow(2, 0, s1), mask, x, t0, rows, s1);
+    if (one_block_probs != nullptr && rows == x.t) *one_block_probs = probs;
     const at::Tensor ob = at::matmul(probs.to(qg.scalar_type()), v.narrow(2, 0, s1));
     // (B, Hkv, rows*G, D) -> (B, rows, Hkv, G, D)
     out.narrow(1, t0, rows).copy_(ob.view({x.b, x.hkv, rows, x.g, x.d}).permute({0, 2, 1, 3, 4}));
@@ -89,7 +93,10 @@ class BlockedAttentionFunction : public torch::autograd::Function<BlockedAttenti
     ctx->saved_data["offset"] = offset;
     ctx->saved_data["causal_only"] = causal_only;
     ctx->saved_data["max_block_elements"] = max_block_elements;
-    return BlockedForward(GroupedScaledQueries(q, x), k, v, mask, x);
+    at::Tensor probs;
+    at::Tensor out = BlockedForward(GroupedScaledQueries(q, x), k, v, mask, x, &probs);
+    if (probs.defined()) ctx->saved_data["probs"] = probs;
+    return out;
   }
 
   // Per block, with P the recomputed probabilities and dO the output gradient:
@@ -112,13 +119,16 @@ class BlockedAttentionFunction : public torch::autograd::Function<BlockedAttenti
     at::Tensor dq = need_q ? at::empty_like(qg) : at::Tensor();     // (B, Hkv, T, G, D)
     at::Tensor dk = need_k ? at::zeros_like(k, at::MemoryFormat::Contiguous) : at::Tensor();
     at::Tensor dv = need_v ? at::zeros_like(v, at::MemoryFormat::Contiguous) : at::Tensor();
+    const auto kept = ctx->saved_data.find("probs");  // one block: kept by the forward
     for (int64_t t0 = 0; t0 < x.t; t0 += x.rows) {
       const int64_t rows = std::min(x.rows, x.t - t0);
       const int64_t s1 = mask.offset + t0 + rows;
       const at::Tensor qb = qg.narrow(2, t0, rows).reshape({x.b, x.hkv, rows * x.g, x.d});
       const at::Tensor kb = k.narrow(2, 0, s1), vb = v.narrow(2, 0, s1);  // (B, Hkv, s1, D)
       const at::Tensor gb = grad.narrow(2, t0, rows).reshape({x.b, x.hkv, rows * x.g, x.d});
-      const at::Tensor probs = BlockProbabilities(qb, kb, mask, x, t0, rows, s1);  // float32
+      const at::Tensor probs = kept != ctx->saved_data.end()
+                                   ? kept->second.toTensor()
+                                   : BlockProbabilities(qb, kb, mask, x, t0, rows, s1);  // float32
       if (need_v) {
         dv.narrow(2, 0, s1).add_(at::matmul(probs.to(v.scalar_type()).transpose(2, 3), gb));
       }

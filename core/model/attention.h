@@ -8,7 +8,8 @@
 // most `max_block_elements` elements, and its backward recomputes each block's probabilities from
 // the saved queries and keys (as FlashAttention does, here with libtorch's own matmul and softmax
 // kernels), so what a layer keeps for backward is q, k and v, and what any step holds at once is a
-// few block-sized tensors, whatever the sequence length.
+// few block-sized tensors, whatever the sequence length. (When the whole call is one block, its
+// probabilities are within the budget and are kept for backward instead of recomputed.)
 //
 // A query at slot offset + t never sees a key past its own slot (the mask is causal), so a block
 // of queries multiplies against the keys up to its last slot only: on long sequences that skips
