@@ -33,9 +33,16 @@ TEST(HeapTest, LargeBlocksComeFromTheHeapAndStayMapped) {
   EXPECT_GE(arena, big);
   std::free(after);
   EXPECT_EQ(mallinfo2().arena, arena) << "the heap was trimmed after free";
+
+  // Between tasks the kept memory goes back to the OS on request.
+  EXPECT_TRUE(ReleaseFreedMemory());
+  EXPECT_LE(mallinfo2().arena + big, arena) << "the 64 MB block is still part of the heap";
 }
 #else
-TEST(HeapTest, NoOpWithoutGlibc) { EXPECT_FALSE(KeepFreedMemory()); }
+TEST(HeapTest, NoOpWithoutGlibc) {
+  EXPECT_FALSE(KeepFreedMemory());
+  EXPECT_FALSE(ReleaseFreedMemory());
+}
 #endif
 
 }  // namespace

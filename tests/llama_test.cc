@@ -47,7 +47,7 @@ const Json& Expected() {
   return *j;
 }
 
-LlamaForCausalLM LoadVariant(const std::string& name) {
+LlamaForCausalLM LoadVariant(const std::string& name, const ModelOptions& options = {}) {
   const Json& v = Expected()["variants"][name];
   const std::string dir = std::string(ARC_TESTDATA_DIR) + "/";
   absl::StatusOr<ModelConfig> config = LoadModelConfig(dir + v["config"].get<std::string>());
@@ -55,7 +55,7 @@ LlamaForCausalLM LoadVariant(const std::string& name) {
   absl::StatusOr<std::map<std::string, at::Tensor>> tensors =
       LoadTensors(dir + v["weights"].get<std::string>());
   EXPECT_TRUE(tensors.ok()) << tensors.status();
-  LlamaForCausalLM model = CreateLlama(*config).value();
+  LlamaForCausalLM model = CreateLlama(*config, options).value();
   absl::Status loaded = model->LoadStateDict(*tensors);
   EXPECT_TRUE(loaded.ok()) << loaded;
   return model;
@@ -157,6 +157,28 @@ TEST(LlamaTest, GoldenLogitsLeftPaddedBatch) {
       EXPECT_LT(MaxAbsDiff(logits[i].narrow(0, pad, n), expected), kGoldenTolerance)
           << "sequence " << i;
       // The same sequence alone, without padding or mask.
+      EXPECT_LT(MaxAbsDiff(model->forward(Row(seqs[i]))[0], expected), kGoldenTolerance);
+    }
+  }
+}
+
+TEST(LlamaTest, GoldenLogitsWithOneQueryRowPerAttentionBlock) {
+  // The smallest attention blocks (core/model/attention.h): one query row at a time against the
+  // keys it can see, for the padded batch and each sequence alone, still match the reference.
+  ModelOptions options;
+  options.attention_block_elements = 1;
+  const auto seqs = Sequences();
+  const auto [tokens, mask] = LeftPad(seqs, Expected()["pad_token_id"].get<int64_t>());
+  for (const std::string name : {"tied", "untied_llama3"}) {
+    SCOPED_TRACE(name);
+    LlamaForCausalLM model = LoadVariant(name, options);
+    c10::InferenceMode guard;
+    const at::Tensor logits = model->forward(tokens, mask);  // (B, T, V)
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      const int64_t n = static_cast<int64_t>(seqs[i].size()), pad = 13 - n;
+      const at::Tensor expected = ExpectedLogits(name, i);  // (n, V)
+      EXPECT_LT(MaxAbsDiff(logits[i].narrow(0, pad, n), expected), kGoldenTolerance)
+          << "sequence " << i;
       EXPECT_LT(MaxAbsDiff(model->forward(Row(seqs[i]))[0], expected), kGoldenTolerance);
     }
   }

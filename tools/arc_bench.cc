@@ -1,7 +1,8 @@
 // arc-bench: throughput of the model layer on this machine.
 //
 //   arc-bench [--threads N] [--seq_len 64] [--new_tokens 32] [--batches 1,16]
-//             [--configs golden,small-kv4] [--min_seconds 0.5] [--json]
+//             [--configs golden,small-kv4] [--min_seconds 0.5] [--attention_block_elements N]
+//             [--json]
 //
 // For each model configuration and batch size it measures
 //   forward  logits for (B, seq_len) tokens under InferenceMode,
@@ -14,8 +15,12 @@
 // (the forward plus the backward's input gradients; frozen base weights need no weight gradients),
 // LoRA's own work ignored.
 //
-// Configurations: any name of NamedModelConfigs() (core/model/model_config.h), with a 4096-token
-// context; by default golden (the golden-test shape: 2 layers, hidden 64, 4 heads, 2 KV heads,
+// Each row also reports the process's peak resident memory during that row (Linux: VmHWM, reset
+// before the row through /proc/self/clear_refs), so a long --seq_len shows what a training step or
+// a decode costs in memory.
+//
+// Configurations: any name of NamedModelConfigs() (core/model/model_config.h) or the path of a
+// config.json (e.g. models/default/config.json), with a 4096-token context; by default golden (the golden-test shape: 2 layers, hidden 64, 4 heads, 2 KV heads,
 // intermediate 128, vocab 20) and small-kv4 (~4.4M parameters: 6 layers, hidden 256, 8 heads, 4 KV
 // heads, intermediate 704, vocab 16). Weights are seeded random (speed does not depend on their
 // values).
@@ -26,6 +31,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -51,10 +57,14 @@ ABSL_FLAG(int, new_tokens, 32, "tokens generated per sequence in the decode meas
 ABSL_FLAG(std::string, batches, "1,16", "comma-separated batch sizes");
 ABSL_FLAG(std::string, configs, "golden,small-kv4",
           absl::StrCat("comma-separated names of: ", arc::ModelConfigNames(),
-                       ", or WxL (width x layers, as arc-train --preset)"));
+                       ", WxL (width x layers, as arc-train --preset), or paths of config.json "
+                       "files"));
 ABSL_FLAG(double, min_seconds, 0.5, "minimum measuring time per row");
 ABSL_FLAG(int, matmul_size, 1024, "side of the square float32 matmul that measures the peak");
 ABSL_FLAG(bool, json, false, "print JSON instead of the table");
+ABSL_FLAG(int64_t, attention_block_elements, arc::ModelOptions().attention_block_elements,
+          "score elements per attention block (core/model/attention.h); a huge value computes "
+          "each layer's attention in one block");
 
 namespace arc {
 namespace {
@@ -80,6 +90,29 @@ double TimePerCall(const std::function<void()>& fn) {
   return elapsed / calls;
 }
 
+// Resets the process's peak resident set (VmHWM) to its current size; false where unsupported.
+bool ResetPeakRss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.flush();
+  return clear.good();
+}
+
+// VmHWM in bytes (0 where /proc is missing).
+int64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmHWM:") {
+      int64_t kb = 0;
+      status >> kb;
+      return kb * 1024;
+    }
+    status.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
 double MatmulPeakGflops(int n) {
   c10::InferenceMode guard;
   const at::Tensor a = at::rand({n, n}), b = at::rand({n, n});
@@ -95,6 +128,7 @@ struct Row {
   std::string phase;
   double tokens_per_second = 0;
   double gflops = 0;
+  int64_t peak_rss_bytes = 0;  // the process's peak resident memory during the row
 };
 
 // Sum of forward FLOPs for `tokens` positions starting at context `start` (attention over a
@@ -108,7 +142,9 @@ double FlopsForSpan(const ModelConfig& c, int64_t start, int64_t tokens) {
 std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
                              const std::vector<int64_t>& batches) {
   config.max_position_embeddings = 4096;  // room for any --seq_len + --new_tokens up to 4096
-  LlamaForCausalLM model = CreateLlama(config).value();
+  ModelOptions model_options;
+  model_options.attention_block_elements = absl::GetFlag(FLAGS_attention_block_elements);
+  LlamaForCausalLM model = CreateLlama(config, model_options).value();
   model->InitializeWeights(/*seed=*/1);
   const int64_t t = absl::GetFlag(FLAGS_seq_len), new_tokens = absl::GetFlag(FLAGS_new_tokens);
   std::vector<Row> rows;
@@ -117,12 +153,14 @@ std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
     const double forward_flops = b * FlopsForSpan(config, 0, t);
 
     {  // forward
+      ResetPeakRss();
       c10::InferenceMode guard;
       const double s = TimePerCall([&] { model->forward(tokens); });
-      rows.push_back(
-          {name, config.NumParameters(), b, "forward", b * t / s, forward_flops / s / 1e9});
+      rows.push_back({name, config.NumParameters(), b, "forward", b * t / s,
+                      forward_flops / s / 1e9, PeakRssBytes()});
     }
     {  // LoRA training step, MIT targets (q, v, gate, up, down), rank 8
+      ResetPeakRss();
       LoraConfig lc;
       lc.rank = 8;
       lc.targets = {ProjectionKind::kQ, ProjectionKind::kV, ProjectionKind::kGate,
@@ -137,10 +175,11 @@ std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
             .backward();
         opt.step();
       });
-      rows.push_back(
-          {name, config.NumParameters(), b, "train", b * t / s, 2 * forward_flops / s / 1e9});
+      rows.push_back({name, config.NumParameters(), b, "train", b * t / s,
+                      2 * forward_flops / s / 1e9, PeakRssBytes()});
     }
     {  // greedy decoding
+      ResetPeakRss();
       const int64_t p = std::max<int64_t>(1, t / 2);
       std::vector<std::vector<int64_t>> prompts(b, std::vector<int64_t>(p));
       for (int64_t i = 0; i < b; ++i) {
@@ -153,8 +192,8 @@ std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
           TimePerCall([&] { GreedyDecode(*model, nullptr, prompts, options).value(); });
       const double flops =
           b * (FlopsForSpan(config, 0, p) + FlopsForSpan(config, p, new_tokens - 1));
-      rows.push_back(
-          {name, config.NumParameters(), b, "decode", b * new_tokens / s, flops / s / 1e9});
+      rows.push_back({name, config.NumParameters(), b, "decode", b * new_tokens / s,
+                      flops / s / 1e9, PeakRssBytes()});
     }
   }
   return rows;
@@ -170,8 +209,12 @@ int Main() {
   const double peak = MatmulPeakGflops(absl::GetFlag(FLAGS_matmul_size));
   std::vector<Row> rows;
   for (absl::string_view name : absl::StrSplit(absl::GetFlag(FLAGS_configs), ',')) {
-    absl::StatusOr<ModelConfig> config = FindModelConfig(name, "--configs");
-    if (!config.ok() && absl::StrContains(name, 'x')) config = WidthLayersConfig(name, "--configs");
+    absl::StatusOr<ModelConfig> config =
+        absl::EndsWith(name, ".json") ? LoadModelConfig(std::string(name))
+                                      : FindModelConfig(name, "--configs");
+    if (!config.ok() && !absl::EndsWith(name, ".json") && absl::StrContains(name, 'x')) {
+      config = WidthLayersConfig(name, "--configs");
+    }
     if (!config.ok()) {
       std::cerr << "arc-bench: " << config.status().message() << "\n";
       return 2;
@@ -191,7 +234,8 @@ int Main() {
                            {"batch", r.batch},
                            {"phase", r.phase},
                            {"tokens_per_second", r.tokens_per_second},
-                           {"gflops", r.gflops}});
+                           {"gflops", r.gflops},
+                           {"peak_rss_bytes", r.peak_rss_bytes}});
     }
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -200,12 +244,12 @@ int Main() {
       "arc-bench: %d threads, seq_len %d, new_tokens %d; float32 matmul peak (%d^3) %.1f GFLOP/s\n",
       threads, absl::GetFlag(FLAGS_seq_len), absl::GetFlag(FLAGS_new_tokens),
       absl::GetFlag(FLAGS_matmul_size), peak);
-  std::cout << absl::StrFormat("%-9s %10s %6s %-8s %12s %9s %7s\n", "config", "params", "batch",
-                               "phase", "tokens/s", "GFLOP/s", "%peak");
+  std::cout << absl::StrFormat("%-9s %10s %6s %-8s %12s %9s %7s %9s\n", "config", "params",
+                               "batch", "phase", "tokens/s", "GFLOP/s", "%peak", "peak MB");
   for (const Row& r : rows) {
-    std::cout << absl::StrFormat("%-9s %10d %6d %-8s %12.0f %9.2f %6.1f%%\n", r.config, r.params,
-                                 r.batch, r.phase, r.tokens_per_second, r.gflops,
-                                 100.0 * r.gflops / peak);
+    std::cout << absl::StrFormat("%-9s %10d %6d %-8s %12.0f %9.2f %6.1f%% %9.1f\n", r.config,
+                                 r.params, r.batch, r.phase, r.tokens_per_second, r.gflops,
+                                 100.0 * r.gflops / peak, r.peak_rss_bytes / 1048576.0);
   }
   return 0;
 }
@@ -221,7 +265,7 @@ int main(int argc, char** argv) {
       "and GFLOP/s, next to the float32 matrix-product peak measured in the same run. Weights are "
       "seeded random; no model directory is read.",
       "arc-bench [--configs golden,small-kv4] [--batches 1,16] [--threads N] [--seq_len 64] "
-      "[--new_tokens 32] [--min_seconds 0.5] [--json]",
+      "[--new_tokens 32] [--min_seconds 0.5] [--attention_block_elements N] [--json]",
       {},
       {},
       absl::StrCat("configurations:\n", arc::ModelConfigHelp())};

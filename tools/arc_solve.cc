@@ -27,6 +27,7 @@
 #include "core/solve/batch_solve.h"
 #include "core/solve/solver.h"
 #include "tools/flags/paths.h"
+#include "tools/flags/heap.h"
 #include "tools/flags/solve_flags.h"
 
 ABSL_FLAG(std::string, model, arc::kDefaultModelDir,
@@ -95,7 +96,9 @@ int Run() {
                                std::string((*model)->format->name()), (*model)->MaxSequenceLength(),
                                tasks->size(), threads, options->ttt ? "with TTT" : "no TTT");
   Solver solver(*model);
-  absl::StatusOr<BatchResult> result = SolveTasks(solver, *tasks, *options, std::cout);
+  BatchOptions batch;
+  batch.release_memory = [] { ReleaseFreedMemory(); };
+  absl::StatusOr<BatchResult> result = SolveTasks(solver, *tasks, *options, std::cout, batch);
   if (!result.ok()) return Fail(result.status());
   for (const std::string& path : {absl::GetFlag(FLAGS_out), absl::GetFlag(FLAGS_report)}) {
     if (absl::Status s = CreateParentDirectory(path); !s.ok()) return Fail(s);

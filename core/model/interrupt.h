@@ -4,7 +4,9 @@
 // pieces); one unit can be a forward pass of tens of GFLOP, about a second on this machine and
 // twice that under load. While a ScopedForwardInterrupt is alive on a thread, every forward pass
 // of the Llama trunk on that thread calls its check before each decoder block and throws
-// ForwardInterrupted when it returns true, so a cancelled job stops within one block's work. The
+// ForwardInterrupted when it returns true, so a cancelled job stops within one block's work
+// (blocked attention, core/model/attention.h, also polls between its query blocks, in forward and
+// in a backward that runs on the same thread, as CPU backward does). The
 // caller that installed the check catches ForwardInterrupted and turns it into CANCELLED;
 // everything the forward built is released as the exception unwinds (a KV cache it was filling is
 // left uncommitted and must not be used again).

@@ -16,6 +16,7 @@
 #include "core/data/file_util.h"
 #include "core/data/rng.h"
 #include "core/data/status_macros.h"
+#include "core/model/attention.h"
 #include "core/model/interrupt.h"
 #include "core/model/kv_cache.h"
 #include "core/model/lora.h"
@@ -126,7 +127,8 @@ LlamaAttentionImpl::LlamaAttentionImpl(const ModelConfig& config, int64_t layer,
       num_heads_(config.num_attention_heads),
       num_kv_heads_(config.num_key_value_heads),
       head_dim_(config.head_dim),
-      use_sdpa_(options.use_sdpa) {
+      use_sdpa_(options.use_sdpa),
+      block_elements_(options.attention_block_elements) {
   const at::TensorOptions t = options.tensor_options();
   const int64_t c = config.hidden_size;
   q_proj = register_module("q_proj", Projection(c, num_heads_ * head_dim_, t));
@@ -147,7 +149,12 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const AttentionConte
   k = ApplyRope(k, ctx.cos, ctx.sin);                                  // (B, T, Hkv, D)
   k = k.transpose(1, 2);                                               // (B, Hkv, T, D)
   v = v.transpose(1, 2);                                               // (B, Hkv, T, D)
-  if (cache != nullptr) std::tie(k, v) = cache->Append(layer_, k, v);  // (B, Hkv, S, D)
+  if (cache != nullptr) {
+    std::tie(k, v) = cache->Append(layer_, k, v);  // (B, Hkv, S, D)
+  } else {
+    k = k.contiguous();  // the blocks below read slices of K and V along time
+    v = v.contiguous();
+  }
   const int64_t s = k.size(2);
 
   at::Tensor out;  // (B, T, H*D)
@@ -161,22 +168,15 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const AttentionConte
     out = at::scaled_dot_product_attention(q.transpose(1, 2), kh, vh, ctx.allowed);  // (B, H, T, D)
     out = out.transpose(1, 2).reshape({b, t, h * d});                                // (B, T, H*D)
   }
+#else
+  (void)s;
+  (void)g;
 #endif
   if (!out.defined()) {
-    // Grouped-query attention without copying K/V: the g query heads that share a KV head are
-    // stacked along the time axis and multiplied against that head's keys in one matmul.
-    const at::Tensor qg = q.view({b, t, hkv, g, d})
-                              .permute({0, 2, 3, 1, 4})
-                              .reshape({b, hkv, g * t, d});  // (B, Hkv, G*T, D)
-    at::Tensor scores = at::matmul(qg, k.transpose(2, 3));   // (B, Hkv, G*T, S)
-    // Scaled and masked in float32 whatever the model dtype (as transformers' softmax upcast).
-    scores = scores.to(at::kFloat).mul(1.0 / std::sqrt(static_cast<double>(d)));
-    scores = scores.view({b, h, t, s});  // (B, H, T, S) float32
-    scores = scores.masked_fill(ctx.allowed.logical_not(),
-                                -std::numeric_limits<float>::infinity());  // (B, H, T, S)
-    const at::Tensor probs = at::softmax(scores, -1).to(x.scalar_type());  // (B, H, T, S)
-    out = at::matmul(probs.view({b, hkv, g * t, s}), v);                   // (B, Hkv, G*T, D)
-    out = out.view({b, h, t, d}).transpose(1, 2).reshape({b, t, h * d});   // (B, T, H*D)
+    // Query blocks against the keys each block can see, probabilities recomputed in backward
+    // (core/model/attention.h): memory of a few blocks instead of (B, H, T, S) per layer.
+    out = BlockedAttention(q, k, v, AttentionMask{ctx.blocked, ctx.offset, ctx.causal_only},
+                           block_elements_);  // (B, T, H*D)
   }
   return Project(o_proj, out, adapter, layer_, ProjectionKind::kO);  // (B, T, C)
 }
@@ -282,6 +282,8 @@ AttentionContext LlamaModelImpl::MakeContext(const at::Tensor& tokens,
     allowed = allowed.logical_or(allowed.any(-1, /*keepdim=*/true).logical_not());
   }
   ctx.allowed = allowed.unsqueeze(1);  // (B or 1, 1, T, S)
+  ctx.blocked = ctx.allowed.logical_not();
+  ctx.causal_only = !key_mask.defined();
   return ctx;
 }
 

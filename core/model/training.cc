@@ -218,7 +218,9 @@ absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
     hooks.clear();
   };
   size_t done = 0;
-  // A forward pass stops before its next decoder block once the run is cancelled.
+  bool in_backward = false;
+  // A forward pass stops before its next decoder block (and blocked attention between query
+  // blocks, forward and backward) once the run is cancelled.
   const ScopedForwardInterrupt interrupt(o.is_cancelled);
   try {
     if (o.is_cancelled && adapter != nullptr) {
@@ -245,7 +247,9 @@ absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
         optimizer.ZeroGrad();
         return Cancelled(done, batches.size(), "after a forward pass");
       }
+      in_backward = true;
       (loss / o.grad_accum).backward();
+      in_backward = false;
       loss_sum += loss.item<double>();
       result.real_tokens += batch.real_tokens;
       result.padded_tokens += batch.padded_tokens;
@@ -264,7 +268,7 @@ absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
     // The autograd engine rethrows a hook's exception on this thread (as itself or wrapped).
     remove_hooks();
     optimizer.ZeroGrad();
-    if (dynamic_cast<const ForwardInterrupted*>(&e) != nullptr) {
+    if (dynamic_cast<const ForwardInterrupted*>(&e) != nullptr && !in_backward) {
       return Cancelled(done, batches.size(), "during a forward pass");
     }
     if (o.is_cancelled && o.is_cancelled()) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <set>
 #include <utility>
@@ -23,15 +24,20 @@ double NowSeconds() {
 }
 
 // Draws "[=====>    ] 3/10 task abc 00:12 ETA 00:28" on stderr (terminal only), from the solve's
-// observer calls: the task and its phase, the TTT step or the views decoded.
+// observer calls: the task and its phase, the TTT step or the views decoded. Calls
+// `release_memory` (when set) as a task leaves its search phase, whose states are freed by then.
 class ProgressBar final : public SolveObserver {
  public:
-  ProgressBar(int total, bool enabled)
-      : total_(total), tty_(enabled && isatty(STDERR_FILENO)), start_(NowSeconds()) {}
+  ProgressBar(int total, bool enabled, std::function<void()> release_memory)
+      : total_(total),
+        tty_(enabled && isatty(STDERR_FILENO)),
+        start_(NowSeconds()),
+        release_memory_(std::move(release_memory)) {}
 
   void StartTask(int index, const std::string& id) {
     done_ = index;
     task_ = id;
+    phase_ = SolvePhase::kTttData;
     Draw(id);
   }
   void Clear() {
@@ -39,6 +45,9 @@ class ProgressBar final : public SolveObserver {
   }
 
   void OnPhase(SolvePhase phase) override {
+    if (phase_ == SolvePhase::kSearch && phase != SolvePhase::kSearch && release_memory_) {
+      release_memory_();
+    }
     phase_ = phase;
     Draw(PhaseText());
   }
@@ -75,6 +84,7 @@ class ProgressBar final : public SolveObserver {
   const int total_;
   const bool tty_;
   const double start_;
+  const std::function<void()> release_memory_;
   int done_ = 0;
   std::string task_;
   SolvePhase phase_ = SolvePhase::kTttData;
@@ -152,7 +162,7 @@ absl::StatusOr<BatchResult> SolveTasks(Solver& solver, const std::vector<Task>& 
   BatchResult result;
   nlohmann::json entries = nlohmann::json::array();
   PhaseSeconds total_seconds;
-  ProgressBar bar(static_cast<int>(tasks.size()), batch.progress_bar);
+  ProgressBar bar(static_cast<int>(tasks.size()), batch.progress_bar, batch.release_memory);
   for (size_t i = 0; i < tasks.size(); ++i) {
     const Task& task = tasks[i];
     bar.StartTask(static_cast<int>(i), task.id);
@@ -160,6 +170,7 @@ absl::StatusOr<BatchResult> SolveTasks(Solver& solver, const std::vector<Task>& 
     absl::StatusOr<SolveResult> r = solver.Solve(task, options, &bar);
     const double seconds = NowSeconds() - start;
     bar.Clear();
+    if (batch.release_memory) batch.release_memory();
     std::vector<Attempts>& attempts = result.submission[task.id];
     if (!r.ok()) {
       ++result.failed;

@@ -17,6 +17,7 @@
 #ifndef ARC_CORE_SOLVE_BATCH_SOLVE_H_
 #define ARC_CORE_SOLVE_BATCH_SOLVE_H_
 
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ struct BatchResult {
 
 struct BatchOptions {
   bool progress_bar = true;  // drawn on stderr when it is a terminal
+  // Called after each task and when a task's program search is done (arc-solve: return the heap's
+  // free pages to the OS, so neither the search's states nor one large task set the footprint of
+  // what follows). May be empty.
+  std::function<void()> release_memory;
 };
 
 // Solves `tasks` in order with `solver` and `options`, printing to `out` as described above. An

@@ -19,4 +19,12 @@ bool KeepFreedMemory() {
 #endif
 }
 
+bool ReleaseFreedMemory() {
+#ifdef __GLIBC__
+  return malloc_trim(0) == 1;
+#else
+  return false;
+#endif
+}
+
 }  // namespace arc

@@ -11,6 +11,13 @@ namespace arc {
 // the process keeps its peak heap size until it exits. Call once, early, before any threads start.
 bool KeepFreedMemory();
 
+// Returns the heap's free pages to the OS (glibc malloc_trim: the top of the heap and every free
+// page inside it); false where unsupported or nothing was released. With KeepFreedMemory the heap
+// otherwise keeps the largest size any earlier task needed (e.g. the program search's states) for
+// the rest of the process; calling this between tasks makes each task's footprint its own. Costs
+// one pass over the free lists, and page faults when the next task reuses the memory.
+bool ReleaseFreedMemory();
+
 }  // namespace arc
 
 #endif  // ARC_TOOLS_FLAGS_HEAP_H_
