@@ -92,6 +92,11 @@ void FromValue(const OptionValue& v, LossMaskMode& f) {
                                                 : LossMaskMode::kOutputsAfterFirst;
 }
 
+OptionValue ToValue(TranslateMode m) { return std::string(TranslateModeName(m)); }
+void FromValue(const OptionValue& v, TranslateMode& f) {
+  f = ParseTranslateMode(std::get<std::string>(v)).value_or(TranslateMode::kConsistent);
+}
+
 OptionValue ToValue(SelectionMode m) { return std::string(SelectionModeName(m)); }
 void FromValue(const OptionValue& v, SelectionMode& f) {
   f = ParseSelectionMode(std::get<std::string>(v)).value_or(SelectionMode::kVote);
