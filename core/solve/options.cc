@@ -404,6 +404,15 @@ absl::StatusOr<SolveOptions> ApplySolveOptionsJson(std::string_view json, const 
   });
 }
 
+std::string MarcPresetSolveOptionsJson() {
+  return R"({
+  "lora_rank": 128,
+  "lora_targets": ["q_proj", "v_proj", "gate_proj", "up_proj", "down_proj", "lm_head"],
+  "ttt_translate": "marc"
+}
+)";
+}
+
 absl::StatusOr<SolveOptions> LoadModelSolveOptions(const std::string& model_dir,
                                                    SolveOptions base) {
   const std::string path = (std::filesystem::path(model_dir) / kModelSolveOptionsFile).string();
