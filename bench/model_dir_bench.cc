@@ -47,7 +47,8 @@ ABSL_FLAG(std::string, task, "", "ARC task file whose TTT samples and prompt are
 ABSL_FLAG(std::string, dtype, "auto", "auto, float32 or bfloat16 (as arc-server --dtype)");
 ABSL_FLAG(int, threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
           "intra-op threads for libtorch");
-ABSL_FLAG(int, ttt_steps, 3, "TTT optimizer steps measured (the first is reported apart)");
+ABSL_FLAG(int, ttt_steps, 3,
+          "TTT optimizer steps measured (the first is reported apart); 0 skips TTT");
 ABSL_FLAG(int, ttt_samples, 8, "TTT samples built from the task (the batch size is the model's)");
 ABSL_FLAG(int, views, 4, "prompts decoded together");
 ABSL_FLAG(int, new_tokens, 24, "tokens generated per prompt at most");
@@ -112,11 +113,14 @@ int Main() {
   const std::string task_path = absl::GetFlag(FLAGS_task);
   if (dir.empty()) return Fail("--model: required");
   if (task_path.empty()) return Fail("--task: required");
-  for (const auto& [flag, value] : {std::pair<const char*, int>{"ttt_steps", absl::GetFlag(FLAGS_ttt_steps)},
-                                    {"ttt_samples", absl::GetFlag(FLAGS_ttt_samples)},
-                                    {"views", absl::GetFlag(FLAGS_views)},
-                                    {"new_tokens", absl::GetFlag(FLAGS_new_tokens)},
-                                    {"threads", absl::GetFlag(FLAGS_threads)}}) {
+  if (absl::GetFlag(FLAGS_ttt_steps) < 0) {
+    return Fail(absl::StrCat("--ttt_steps: ", absl::GetFlag(FLAGS_ttt_steps), " is negative"));
+  }
+  for (const auto& [flag, value] :
+       {std::pair<const char*, int>{"ttt_samples", absl::GetFlag(FLAGS_ttt_samples)},
+        {"views", absl::GetFlag(FLAGS_views)},
+        {"new_tokens", absl::GetFlag(FLAGS_new_tokens)},
+        {"threads", absl::GetFlag(FLAGS_threads)}}) {
     if (value < 1) return Fail(absl::StrCat("--", flag, ": ", value, " is not positive"));
   }
   torch::set_num_threads(absl::GetFlag(FLAGS_threads));
@@ -148,57 +152,59 @@ int Main() {
   out["rss_after_load_bytes"] = StatusBytes("VmRSS") - rss_before;
   out["peak_after_load_bytes"] = StatusBytes("VmHWM");
 
-  // TTT over the task's own samples, with the directory's solve options.
+  // TTT over the task's own samples, with the directory's solve options (skipped with 0 steps).
   absl::StatusOr<SolveOptions> solve = LoadModelSolveOptions(dir);
   if (!solve.ok()) return Fail(solve.status().ToString());
-  TttDataOptions data = solve->ttt_data;
-  data.max_samples = absl::GetFlag(FLAGS_ttt_samples);
   const PromptFormat& format = *model.format;
-  absl::StatusOr<TttData> ttt_data = BuildTttData(*task, data, [&](const Task& s) {
-    PromptInput in{s.train, s.test[0].input, s.test[0].output};
-    absl::StatusOr<int> n = format.CountTokens(in);
-    return n.ok() ? *n : 1 << 30;
-  });
-  if (!ttt_data.ok()) return Fail(ttt_data.status().ToString());
-  std::vector<RenderedPrompt> samples;
-  int64_t sample_tokens = 0;
-  for (const TttSample& s : ttt_data->samples) {
-    absl::StatusOr<RenderedPrompt> r =
-        format.Render({s.task.train, s.task.test[0].input, s.task.test[0].output}, solve->loss_mask);
-    if (!r.ok()) return Fail(r.status().ToString());
-    sample_tokens += static_cast<int64_t>(r->ids.size());
-    samples.push_back(*std::move(r));
+  if (absl::GetFlag(FLAGS_ttt_steps) > 0) {
+    TttDataOptions data = solve->ttt_data;
+    data.max_samples = absl::GetFlag(FLAGS_ttt_samples);
+    absl::StatusOr<TttData> ttt_data = BuildTttData(*task, data, [&](const Task& s) {
+      PromptInput in{s.train, s.test[0].input, s.test[0].output};
+      absl::StatusOr<int> n = format.CountTokens(in);
+      return n.ok() ? *n : 1 << 30;
+    });
+    if (!ttt_data.ok()) return Fail(ttt_data.status().ToString());
+    std::vector<RenderedPrompt> samples;
+    int64_t sample_tokens = 0;
+    for (const TttSample& s : ttt_data->samples) {
+      absl::StatusOr<RenderedPrompt> r = format.Render(
+          {s.task.train, s.task.test[0].input, s.task.test[0].output}, solve->loss_mask);
+      if (!r.ok()) return Fail(r.status().ToString());
+      sample_tokens += static_cast<int64_t>(r->ids.size());
+      samples.push_back(*std::move(r));
+    }
+    absl::StatusOr<std::unique_ptr<LoraAdapter>> adapter =
+        LoraAdapter::Create(model.net->config(), solve->lora, options);
+    if (!adapter.ok()) return Fail(adapter.status().ToString());
+    TttTrainOptions train = solve->train;
+    train.max_steps = absl::GetFlag(FLAGS_ttt_steps);
+    std::vector<double> step_seconds;
+    t = Clock::now();
+    absl::StatusOr<TttTrainStats> stats = TrainAdapter(
+        *model.net, **adapter, samples, train,
+        [&](const TttProgress&) {
+          step_seconds.push_back(Since(t));
+          t = Clock::now();
+        },
+        nullptr);
+    if (!stats.ok()) return Fail(stats.status().ToString());
+    double later = 0;
+    for (size_t i = 1; i < step_seconds.size(); ++i) later += step_seconds[i];
+    out["ttt"] = {{"lora_rank", solve->lora.rank},
+                  {"lora_parameters", (*adapter)->NumParameters()},
+                  {"batch_size", train.batch_size},
+                  {"samples", static_cast<int64_t>(samples.size())},
+                  {"mean_sample_tokens", sample_tokens / std::max<int64_t>(1, samples.size())},
+                  {"steps", stats->steps},
+                  {"first_step_seconds", step_seconds.empty() ? 0.0 : step_seconds[0]},
+                  {"seconds_per_step",
+                   step_seconds.size() > 1 ? later / (step_seconds.size() - 1) : step_seconds[0]},
+                  {"tokens_per_second", stats->tokens / stats->seconds},
+                  {"first_loss", stats->first_loss},
+                  {"last_loss", stats->last_loss}};
+    adapter->reset();
   }
-  absl::StatusOr<std::unique_ptr<LoraAdapter>> adapter =
-      LoraAdapter::Create(model.net->config(), solve->lora, options);
-  if (!adapter.ok()) return Fail(adapter.status().ToString());
-  TttTrainOptions train = solve->train;
-  train.max_steps = absl::GetFlag(FLAGS_ttt_steps);
-  std::vector<double> step_seconds;
-  t = Clock::now();
-  absl::StatusOr<TttTrainStats> stats = TrainAdapter(
-      *model.net, **adapter, samples, train,
-      [&](const TttProgress&) {
-        step_seconds.push_back(Since(t));
-        t = Clock::now();
-      },
-      nullptr);
-  if (!stats.ok()) return Fail(stats.status().ToString());
-  double later = 0;
-  for (size_t i = 1; i < step_seconds.size(); ++i) later += step_seconds[i];
-  out["ttt"] = {{"lora_rank", solve->lora.rank},
-                {"lora_parameters", (*adapter)->NumParameters()},
-                {"batch_size", train.batch_size},
-                {"samples", static_cast<int64_t>(samples.size())},
-                {"mean_sample_tokens", sample_tokens / std::max<int64_t>(1, samples.size())},
-                {"steps", stats->steps},
-                {"first_step_seconds", step_seconds.empty() ? 0.0 : step_seconds[0]},
-                {"seconds_per_step", step_seconds.size() > 1 ? later / (step_seconds.size() - 1)
-                                                             : step_seconds[0]},
-                {"tokens_per_second", stats->tokens / stats->seconds},
-                {"first_loss", stats->first_loss},
-                {"last_loss", stats->last_loss}};
-  adapter->reset();
 
   // Prefill and decode over copies of the inference prompt.
   // The task's test input with its demonstrations; the answer only lends its tokens to GridTokens
@@ -214,8 +220,9 @@ int Main() {
   double prefill_seconds = 0;
   {
     c10::InferenceMode guard;
-    const at::Tensor tokens = at::tensor(prompt, at::kLong).unsqueeze(0).expand({views, -1}).contiguous();
-    model.net->Hidden(tokens);  // warm-up
+    const at::Tensor tokens =
+        at::tensor(prompt, at::kLong).unsqueeze(0).expand({views, -1}).contiguous();
+    model.net->Hidden(tokens);           // warm-up
     for (int run = 0; run < 2; ++run) {  // the faster of two: the machine may be shared
       t = Clock::now();
       model.net->Hidden(tokens);
@@ -227,7 +234,7 @@ int Main() {
                     {"seconds", prefill_seconds},
                     {"tokens_per_second", views * prompt.size() / prefill_seconds}};
   const GridTokens grammar(format, std::vector<int>(rendered->ids.begin() + rendered->prompt_length,
-                                                     rendered->ids.begin() + rendered->answer_end));
+                                                    rendered->ids.begin() + rendered->answer_end));
   out["decode_allowed_tokens"] = static_cast<int64_t>(grammar.size());
   DecodeOptions decode;
   decode.max_new_tokens = absl::GetFlag(FLAGS_new_tokens);
@@ -269,23 +276,29 @@ int Main() {
   const double gib = 1024.0 * 1024 * 1024;
   std::cout << absl::StrFormat(
       "model %s: %d parameters in %s, %.2f GiB of weights (%.2f GiB on disk)\n"
-      "load                %.1f s, +%.2f GiB resident\n"
-      "ttt (rank %d, batch %d, %d-token samples)  first step %.1f s, then %.1f s/step, %.0f tok/s\n"
+      "load                %.1f s, +%.2f GiB resident\n",
+      dir, out["parameters"].get<int64_t>(), out["dtype"].get<std::string>(), memory_bytes / gib,
+      disk_bytes / gib, out["load_seconds"].get<double>(),
+      out["rss_after_load_bytes"].get<int64_t>() / gib);
+  if (out.contains("ttt")) {
+    const nlohmann::json& ttt = out["ttt"];
+    std::cout << absl::StrFormat(
+        "ttt (rank %d, batch %d, %d-token samples)  first step %.1f s, then %.1f s/step, "
+        "%.0f tok/s\n",
+        ttt["lora_rank"].get<int64_t>(), ttt["batch_size"].get<int64_t>(),
+        ttt["mean_sample_tokens"].get<int64_t>(), ttt["first_step_seconds"].get<double>(),
+        ttt["seconds_per_step"].get<double>(), ttt["tokens_per_second"].get<double>());
+  }
+  std::cout << absl::StrFormat(
       "prefill (%d x %d tokens)  %.1f tok/s\n"
       "decode (%d grid tokens allowed)  restricted %.2f tok/s, full vocabulary %.2f tok/s, "
       "same tokens: %s\n"
       "peak resident       %.2f GiB = %.2f x the weights\n",
-      dir, out["parameters"].get<int64_t>(), out["dtype"].get<std::string>(), memory_bytes / gib,
-      disk_bytes / gib, out["load_seconds"].get<double>(),
-      out["rss_after_load_bytes"].get<int64_t>() / gib, static_cast<int>(solve->lora.rank),
-      train.batch_size, out["ttt"]["mean_sample_tokens"].get<int64_t>(),
-      out["ttt"]["first_step_seconds"].get<double>(), out["ttt"]["seconds_per_step"].get<double>(),
-      out["ttt"]["tokens_per_second"].get<double>(), views, static_cast<int>(prompt.size()),
-      out["prefill"]["tokens_per_second"].get<double>(), static_cast<int>(grammar.size()),
-      out["decode_restricted"]["tokens_per_second"].get<double>(),
+      views, static_cast<int>(prompt.size()), out["prefill"]["tokens_per_second"].get<double>(),
+      static_cast<int>(grammar.size()), out["decode_restricted"]["tokens_per_second"].get<double>(),
       out["decode_full_vocabulary"]["tokens_per_second"].get<double>(),
-      out["decode_same_tokens"].get<bool>() ? "yes" : "no", out["peak_rss_bytes"].get<int64_t>() / gib,
-      out["peak_over_weights"].get<double>());
+      out["decode_same_tokens"].get<bool>() ? "yes" : "no",
+      out["peak_rss_bytes"].get<int64_t>() / gib, out["peak_over_weights"].get<double>());
   return 0;
 }
 

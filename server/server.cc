@@ -63,7 +63,8 @@ absl::StatusOr<ModelOptions> DeviceOptions(const std::string& device, const std:
   }
   absl::StatusOr<at::ScalarType> chosen = ChooseModelDtype(model_dir, dtype, m.device);
   if (!chosen.ok()) {
-    return absl::Status(chosen.status().code(), absl::StrCat("--dtype: ", chosen.status().message()));
+    return absl::Status(chosen.status().code(),
+                        absl::StrCat("--dtype: ", chosen.status().message()));
   }
   m.dtype = *chosen;
   return m;

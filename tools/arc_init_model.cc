@@ -100,8 +100,8 @@ int Run() {
     absl::StatusOr<std::unique_ptr<Tokenizer>> loaded = LoadTokenizer(tokenizer_path);
     if (!loaded.ok()) return Fail(2, absl::StrCat("--tokenizer: ", loaded.status().message()));
     if ((*loaded)->vocab_size() != config.vocab_size) {
-      return Fail(2, absl::StrCat("--tokenizer: ", tokenizer_path, " has ",
-                                  (*loaded)->vocab_size(), " tokens, --preset ", preset_name,
+      return Fail(2, absl::StrCat("--tokenizer: ", tokenizer_path, " has ", (*loaded)->vocab_size(),
+                                  " tokens, --preset ", preset_name,
                                   " expects the Llama-3 vocabulary of ", config.vocab_size));
     }
     tokenizer = std::move(*loaded);
@@ -126,17 +126,15 @@ int Run() {
   if (preset->llama3) {
     // The real file, byte for byte (SaveArcModel wrote the tokenizer's own re-serialisation), and
     // the marc preset's solve options.
-    for (absl::Status s :
-         {WriteFileAtomic(out + "/tokenizer.json", tokenizer_text),
-          WriteFileAtomic(absl::StrCat(out, "/", kModelSolveOptionsFile),
-                          MarcPresetSolveOptionsJson())}) {
+    for (absl::Status s : {WriteFileAtomic(out + "/tokenizer.json", tokenizer_text),
+                           WriteFileAtomic(absl::StrCat(out, "/", kModelSolveOptionsFile),
+                                           MarcPresetSolveOptionsJson())}) {
       if (!s.ok()) return Fail(1, s.ToString());
     }
   }
   std::cout << "wrote " << out << ": " << name << ", " << config.NumParameters()
             << " parameters in " << dtype_name << ", context " << config.max_position_embeddings
-            << (shard_mb > 0 ? absl::StrCat(", shards of at most ", shard_mb, " MiB") : "")
-            << "\n";
+            << (shard_mb > 0 ? absl::StrCat(", shards of at most ", shard_mb, " MiB") : "") << "\n";
   return 0;
 }
 

@@ -153,12 +153,13 @@ enum class TranslateMode {
   kConsistent,
   // marc's RandomTranslateXY exactly (arclib/augmenters.py, share_rng = True): every demonstration
   // and the held-out pair get their own copy of numpy's RandomState(seed), a generator nothing
-  // advances; from that copy the input draws sx = randint(0, min(4, H)), sy = randint(0, min(4, W)),
-  // then the output draws the next two with its own sides. So every task gets the same shifts, and
-  // an input and its output move by different amounts. randint(0, 1) draws nothing (numpy returns
-  // the bound without a draw); otherwise each draw takes 32-bit MT19937 outputs masked to the
-  // smallest covering power of two minus one, rejecting values past the range (numpy's legacy
-  // masked rejection). `seed` is the solve seed's low 32 bits (marc's --seed, default 0).
+  // advances; from that copy the input draws sx = randint(0, min(4, H)),
+  // sy = randint(0, min(4, W)), then the output draws the next two with its own sides. So every
+  // task gets the same shifts, and an input and its output move by different amounts.
+  // randint(0, 1) draws nothing (numpy returns the bound without a draw); otherwise each draw takes
+  // 32-bit MT19937 outputs masked to the smallest covering power of two minus one, rejecting values
+  // past the range (numpy's legacy masked rejection). `seed` is the solve seed's low 32 bits
+  // (marc's --seed, default 0).
   kMarc,
 };
 // "consistent" / "marc" (the option table's names).

@@ -450,10 +450,13 @@ absl::StatusOr<LlamaForCausalLM> LoadLlamaDir(const std::string& dir, const Mode
       return absl::Status(type.status().code(), absl::StrCat(dir, ": tensor \"", name, "\": ",
                                                              type.status().message()));
     }
-    headers.emplace(name, at::empty(info->shape, at::TensorOptions().dtype(*type).device(at::kMeta)));
+    headers.emplace(name,
+                    at::empty(info->shape, at::TensorOptions().dtype(*type).device(at::kMeta)));
   }
   absl::Status checked = model->LoadStateDict(headers, /*check_only=*/true);
-  if (!checked.ok()) return absl::Status(checked.code(), absl::StrCat(dir, ": ", checked.message()));
+  if (!checked.ok()) {
+    return absl::Status(checked.code(), absl::StrCat(dir, ": ", checked.message()));
+  }
   try {
     at::NoGradGuard no_grad;
     for (auto& item : model->named_parameters(/*recurse=*/true)) {

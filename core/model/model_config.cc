@@ -228,8 +228,8 @@ const std::vector<NamedModelConfig>& NamedModelConfigs() {
       {"small-kv4", "small with 4 KV heads over a bare 16-token vocabulary: arc-bench, 4.4M",
        /*compact=*/false, Shape(16, 6, 256, 8, 4, 704)},
       Llama3("llama-3.2-1b",
-             "Llama-3.2-1B's exact shape: 16 layers of width 2048, 32 heads / 8 KV heads, MLP 8192, "
-             "vocabulary 128,256, tied, Llama-3 rope scaling: 1.236B",
+             "Llama-3.2-1B's exact shape: 16 layers of width 2048, 32 heads / 8 KV heads, MLP "
+             "8192, vocabulary 128,256, tied, Llama-3 rope scaling: 1.236B",
              Shape(128256, 16, 2048, 32, 8, 8192)),
       Llama3("llama3-2layer",
              "2 layers of width 256, 4 heads / 2 KV heads, MLP 1024 over the Llama-3 vocabulary, "
