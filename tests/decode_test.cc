@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <set>
 #include <vector>
@@ -311,8 +312,11 @@ TEST(DecodeTest, RestrictedStepChoosesWhatTheFullVocabularyStepChooses) {
         sum_full += at::log_softmax(logits, -1)[t].item<double>();
         seq.push_back(t);
       }
-      EXPECT_NEAR((*restricted)[i].sum_logprob, sum, 1e-4) << "prompt " << i;
-      EXPECT_NEAR((*full)[i].sum_logprob, sum_full, 1e-4) << "prompt " << i;
+      // Sums of large log-probabilities (the adapter's head update is big): a relative tolerance
+      // for the cached decode against the naive recomputation.
+      EXPECT_NEAR((*restricted)[i].sum_logprob, sum, 1e-4 + 1e-5 * std::abs(sum)) << "prompt " << i;
+      EXPECT_NEAR((*full)[i].sum_logprob, sum_full, 1e-4 + 1e-5 * std::abs(sum_full))
+          << "prompt " << i;
       EXPECT_GT((*restricted)[i].sum_logprob, (*full)[i].sum_logprob);
     }
   }
