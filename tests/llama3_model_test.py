@@ -83,6 +83,9 @@ class Llama3ModelTest(unittest.TestCase):
             (["--preset", "llama3-2layer", "--tokenizer", TOKENIZER, "--dtype", "f16"],
              "--dtype: \"f16\" is not one of float32, bfloat16"),
             (["--preset", "llama3-2layer", "--tokenizer", util.FLIP], "--tokenizer: "),
+            (["--preset", "llama3-2layer", "--tokenizer", TOKENIZER, "--shard_mb", "-5"],
+             "--shard_mb: -5 is outside 0..1048576"),
+            (["--preset", "tiny", "--context", "-1"], "--context: -1 is negative"),
         ]:
             r = util.subprocess.run([util.INIT_MODEL, "--out", out, *args], capture_output=True,
                                     text=True, timeout=120)

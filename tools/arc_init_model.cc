@@ -89,7 +89,9 @@ int Run() {
     return Fail(2, absl::StrCat("--dtype: \"", dtype_name, "\" is not one of float32, bfloat16"));
   }
   int64_t shard_mb = absl::GetFlag(FLAGS_shard_mb);
-  if (shard_mb < -1) return Fail(2, absl::StrCat("--shard_mb: ", shard_mb, " is negative"));
+  if (shard_mb < -1 || shard_mb > (int64_t{1} << 20)) {
+    return Fail(2, absl::StrCat("--shard_mb: ", shard_mb, " is outside 0..1048576"));
+  }
   if (shard_mb == -1) shard_mb = preset->llama3 ? 1000 : 0;
 
   std::unique_ptr<Tokenizer> tokenizer;
