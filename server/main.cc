@@ -39,6 +39,10 @@ ABSL_FLAG(std::string, model, arc::kDefaultModelDir,
           "model directory (Hugging Face layout + tokenizer); the default, the embedded model, is "
           "also found next to the binary");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
+ABSL_FLAG(std::string, dtype, "auto",
+          "auto, float32 or bfloat16: the weights' precision in memory and compute (auto: "
+          "bfloat16 on CUDA; on the CPU bfloat16 for a bfloat16 checkpoint when this CPU has "
+          "AVX-512, libtorch's fast bfloat16 path, else float32)");
 ABSL_FLAG(int, workers, 1, "jobs solved at once, one worker thread and solver each");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads per worker (0 = cores / workers)");
 ABSL_FLAG(int, queue_capacity, 16, "jobs waiting for a worker before RESOURCE_EXHAUSTED");
@@ -99,6 +103,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
     ARC_ASSIGN_OR_RETURN(o.model_dir, ResolveModelDir(o.model_dir));
   }
   o.device = absl::GetFlag(FLAGS_device);
+  o.dtype = absl::GetFlag(FLAGS_dtype);
   o.workers = absl::GetFlag(FLAGS_workers);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);

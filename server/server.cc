@@ -47,7 +47,8 @@ int WorkerThreads(const ServerOptions& o) {
   return std::max(1, cores / o.workers);
 }
 
-absl::StatusOr<ModelOptions> DeviceOptions(const std::string& device) {
+absl::StatusOr<ModelOptions> DeviceOptions(const std::string& device, const std::string& dtype,
+                                           const std::string& model_dir) {
   ModelOptions m;
   try {
     m.device = at::Device(device);
@@ -59,8 +60,13 @@ absl::StatusOr<ModelOptions> DeviceOptions(const std::string& device) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--device: ", device, " requested, but this libtorch build or machine has no CUDA"));
     }
-    m.dtype = at::kBFloat16;  // DESIGN: bfloat16 on CUDA, float32 on the CPU
   }
+  absl::StatusOr<at::ScalarType> chosen = ChooseModelDtype(model_dir, dtype, m.device);
+  if (!chosen.ok()) {
+    return absl::Status(chosen.status().code(),
+                        absl::StrCat("--dtype: ", chosen.status().message()));
+  }
+  m.dtype = *chosen;
   return m;
 }
 
@@ -176,10 +182,12 @@ void ArcServer::SetServing(bool serving) {
 }
 
 absl::Status ArcServer::LoadModel() {
-  ARC_ASSIGN_OR_RETURN(ModelOptions device, DeviceOptions(options_.device));
+  ARC_ASSIGN_OR_RETURN(ModelOptions device,
+                       DeviceOptions(options_.device, options_.dtype, options_.model_dir));
   LogLine(LogLevel::kInfo, "model_loading")
       .Add("dir", options_.model_dir)
-      .Add("device", options_.device);
+      .Add("device", options_.device)
+      .Add("dtype", device.dtype == at::kBFloat16 ? "bfloat16" : "float32");
   const absl::Time start = absl::Now();
   absl::StatusOr<std::shared_ptr<const ArcModel>> model = absl::UnknownError("not loaded");
   try {

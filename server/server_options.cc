@@ -41,6 +41,10 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
           absl::StrCat("--device: \"", o.device, "\" is not one of cpu, cuda, cuda:N"));
     }
   }
+  if (o.dtype != "auto" && o.dtype != "float32" && o.dtype != "bfloat16") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dtype: \"", o.dtype, "\" is not one of auto, float32, bfloat16"));
+  }
   for (absl::Status s :
        {Within("workers", o.workers, 1, 64), Within("threads", o.threads, 0, 1024),
         Within("queue_capacity", o.queue_capacity, 1, 1000000),

@@ -62,6 +62,9 @@ struct ServerOptions {
   std::string metrics_address = "0.0.0.0:9464";  // Prometheus /metrics; empty: no exporter
   std::string model_dir = "models/default";
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  // "auto", "float32" or "bfloat16": the precision the weights are held and computed in
+  // (ChooseModelDtype, core/model/arc_model.h).
+  std::string dtype = "auto";
   int workers = 1;             // jobs solved at once, each by its own thread
   int threads = 0;             // torch intra-op threads per worker; 0: cores / workers
   int queue_capacity = 16;     // jobs waiting beyond the running ones

@@ -239,5 +239,65 @@ TEST(AugmenterTest, AugmentTaskFiltersAt30AndSharesTheDraw) {
   EXPECT_EQ(AugmentTask(s, *MakeRandomTranslateXY(), a), AugmentTask(s, *MakeRandomTranslateXY(), b));
 }
 
+// marc's RandomTranslateXY (TranslateMode::kMarc), checked against shifts worked out by hand from
+// marc's algorithm: every pair gets a copy of numpy's RandomState(0), whose MT19937 outputs begin
+// 2357136044, 2546248239, 3071714933, 3626093760, 2588848963 (low two bits 0, 3, 1, 0, 3).
+// randint(0, 4) keeps the low two bits; randint(0, 2) the low bit; randint(0, 3) the low two bits,
+// rejecting 3; randint(0, 1) draws nothing.
+TEST(AugmenterTest, MarcTranslateReproducesMarcsShifts) {
+  const Grid in = G({{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 0, 1, 2}, {3, 4, 5, 6}});
+  const Grid out = G({{0, 0, 0, 1}, {0, 0, 2, 0}, {0, 3, 0, 0}, {4, 0, 0, 0}});
+  // Input 4x4: sx = 0 (draw 1), sy = 3 (draw 2). Output 4x4: sx = 1 (draw 3), sy = 0 (draw 4).
+  const Grid in_shifted = G({{2, 3, 4, 1}, {6, 7, 8, 5}, {0, 1, 2, 9}, {4, 5, 6, 3}});
+  const Grid out_shifted = G({{4, 0, 0, 0}, {0, 0, 0, 1}, {0, 0, 2, 0}, {0, 3, 0, 0}});
+  const AugmenterPtr marc = MakeRandomTranslateXY(TranslateMode::kMarc, /*seed=*/0);
+  EXPECT_EQ(marc->Name(), "RandomTranslateXY()");
+  EXPECT_FALSE(marc->UsesRandomness());  // the task's Rng is not advanced, as in marc
+
+  Task t;
+  t.train.push_back({in, out});
+  t.train.push_back({in, out});
+  t.test.push_back({in, out});
+  Rng rng(123);
+  const uint64_t before = Rng(123).Next();
+  std::optional<Task> moved = AugmentTask(t, *marc, rng);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(rng.Next(), before);
+  for (const Example& e : moved->train) {  // each pair restarts the same stream
+    EXPECT_EQ(e.input, in_shifted);
+    EXPECT_EQ(e.output, out_shifted);
+  }
+  EXPECT_EQ(moved->test[0].input, in_shifted);
+  EXPECT_EQ(*moved->test[0].output, out_shifted);
+
+  // Small sides. Input 2x3: sx = randint(0, 2) = 0 (draw 1, low bit 0); sy = randint(0, 3):
+  // draw 2 gives 3, rejected, draw 3 gives 1. Output 3x2: sx = randint(0, 3) = 0 (draw 4);
+  // sy = randint(0, 2) = 1 (draw 5, low bit 1).
+  Task small;
+  small.train.push_back({G({{1, 2, 3}, {4, 5, 6}}), G({{1, 2}, {3, 4}, {5, 6}})});
+  std::optional<Task> s = AugmentTask(small, *marc, rng);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->train[0].input, G({{3, 1, 2}, {6, 4, 5}}));
+  EXPECT_EQ(s->train[0].output, G({{2, 1}, {4, 3}, {6, 5}}));
+
+  // A 1x1 input draws nothing, so its 4x4 output takes draws 1 and 2: (0, 3).
+  Task dot;
+  dot.train.push_back({G({{7}}), in});
+  std::optional<Task> d = AugmentTask(dot, *marc, rng);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->train[0].input, G({{7}}));
+  EXPECT_EQ(d->train[0].output, in_shifted);
+
+  // The paper's augmenter list carries the mode; the default stays the consistent translation.
+  const std::vector<AugmenterPtr> paper =
+      PaperTttAugmenters(PaperAugmenterGroups{}, TranslateMode::kMarc, 0);
+  ASSERT_EQ(paper[9]->Name(), "RandomTranslateXY()");
+  EXPECT_EQ(paper[9]->Apply(in, AugmentDraw{}), in_shifted);
+  EXPECT_TRUE(PaperTttAugmenters()[9]->UsesRandomness());
+  EXPECT_EQ(ParseTranslateMode("marc"), TranslateMode::kMarc);
+  EXPECT_EQ(ParseTranslateMode("consistent"), TranslateMode::kConsistent);
+  EXPECT_FALSE(ParseTranslateMode("paper").has_value());
+}
+
 }  // namespace
 }  // namespace arc

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <set>
 #include <vector>
@@ -263,6 +264,78 @@ TEST(DecodeTest, AdapterIsUsed) {
   bool differs = false;
   for (size_t i = 0; i < kPrompts.size(); ++i) differs |= (*with)[i].tokens != (*without)[i].tokens;
   EXPECT_TRUE(differs);
+}
+
+// Allows a different set per prompt and step (so the batch's union is wider than any row's), and
+// ends a sequence after 5 tokens.
+class RowDependentGrammar : public TokenConstraint {
+ public:
+  std::vector<int64_t> AllowedTokens(int64_t prompt_index,
+                                     const std::vector<int64_t>& generated) const override {
+    if (generated.size() >= 5) return {};
+    const int64_t base = (prompt_index * 3 + static_cast<int64_t>(generated.size())) % 12;
+    return {base + 1, base + 4, base + 7};
+  }
+};
+
+TEST(DecodeTest, RestrictedStepChoosesWhatTheFullVocabularyStepChooses) {
+  LlamaForCausalLM model = Model();
+  LoraConfig config;
+  config.targets = {ProjectionKind::kQ, ProjectionKind::kLmHead};
+  config.rank = 2;
+  auto adapter = LoraAdapter::Create(TinyConfig(), config).value();
+  {
+    at::NoGradGuard no_grad;
+    adapter->Find(0, ProjectionKind::kLmHead)->a.fill_(0.2);
+    adapter->Find(0, ProjectionKind::kLmHead)->b.normal_(0.0, 3.0);
+  }
+  RowDependentGrammar grammar;
+  DecodeOptions options;
+  options.max_new_tokens = 8;
+  options.max_batch_size = 3;
+  options.constraint = &grammar;
+  for (const LoraAdapter* a : {static_cast<const LoraAdapter*>(nullptr),
+                               static_cast<const LoraAdapter*>(adapter.get())}) {
+    auto full = GreedyDecode(*model, a, kPrompts, options);
+    options.restrict_to_allowed = true;
+    auto restricted = GreedyDecode(*model, a, kPrompts, options);
+    options.restrict_to_allowed = false;
+    ASSERT_TRUE(full.ok() && restricted.ok());
+    for (size_t i = 0; i < kPrompts.size(); ++i) {
+      EXPECT_EQ((*restricted)[i].tokens, (*full)[i].tokens) << "prompt " << i;
+      EXPECT_EQ((*restricted)[i].finish_reason, FinishReason::kConstraint);
+      EXPECT_EQ((*restricted)[i].generated_tokens, 5);
+      // The restricted log-prob is renormalised over each step's allowed tokens.
+      c10::InferenceMode guard;
+      std::vector<int64_t> seq = kPrompts[i];
+      double sum = 0, sum_full = 0;
+      for (int64_t t : (*restricted)[i].tokens) {
+        const std::vector<int64_t> ids =
+            grammar.AllowedTokens(static_cast<int64_t>(i), {seq.begin() + kPrompts[i].size(),
+                                                            seq.end()});
+        const at::Tensor logits =
+            model->forward(at::tensor(seq, at::kLong).unsqueeze(0), {}, a)[0][-1];  // (V)
+        const at::Tensor allowed = logits.index_select(0, at::tensor(ids, at::kLong));
+        const int64_t k = std::find(ids.begin(), ids.end(), t) - ids.begin();
+        sum += at::log_softmax(allowed, -1)[k].item<double>();
+        sum_full += at::log_softmax(logits, -1)[t].item<double>();
+        seq.push_back(t);
+      }
+      // Sums of large log-probabilities (the adapter's head update is big): a relative tolerance
+      // for the cached decode against the naive recomputation.
+      EXPECT_NEAR((*restricted)[i].sum_logprob, sum, 1e-4 + 1e-5 * std::abs(sum)) << "prompt " << i;
+      EXPECT_NEAR((*full)[i].sum_logprob, sum_full, 1e-4 + 1e-5 * std::abs(sum_full))
+          << "prompt " << i;
+      EXPECT_GT((*restricted)[i].sum_logprob, (*full)[i].sum_logprob);
+    }
+  }
+  // LogitsOver is the full product's columns, adapter included.
+  c10::InferenceMode guard;
+  const at::Tensor hidden = model->Hidden(at::tensor(kPrompts[2], at::kLong).unsqueeze(0));
+  const at::Tensor ids = at::tensor(std::vector<int64_t>{19, 0, 7, 7}, at::kLong);
+  EXPECT_TRUE(at::allclose(model->LogitsOver(hidden, ids, adapter.get()),
+                           model->Logits(hidden, adapter.get()).index_select(-1, ids), 1e-5,
+                           1e-5));
 }
 
 }  // namespace

@@ -268,14 +268,15 @@ TEST(NamedModelConfigTest, EachNameKeepsItsShape) {
   // The parameter counts are those arc-init-model printed and arc-bench measured before the table
   // existed; a change here changes their files and rows.
   const std::vector<std::pair<std::string, int64_t>> expected = {
-      {"tiny", 10336}, {"small", 4238592}, {"golden", 76608}, {"small-kv4", 4435200}};
+      {"tiny", 10336},          {"small", 4238592},           {"golden", 76608},
+      {"small-kv4", 4435200},   {"llama-3.2-1b", 1235814400}, {"llama3-2layer", 34800896}};
   ASSERT_EQ(NamedModelConfigs().size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     const NamedModelConfig& named = NamedModelConfigs()[i];
     EXPECT_EQ(named.name, expected[i].first);
     EXPECT_TRUE(named.config.Validate().ok()) << named.name << ": " << named.config.Validate();
     EXPECT_EQ(named.config.NumParameters(), expected[i].second) << named.name;
-    EXPECT_EQ(named.config.max_position_embeddings, 2048) << named.name;
+    EXPECT_EQ(named.config.max_position_embeddings, named.llama3 ? 131072 : 2048) << named.name;
     EXPECT_DOUBLE_EQ(named.config.rms_norm_eps, 1e-5) << named.name;
     EXPECT_FALSE(named.description.empty()) << named.name;
   }
@@ -292,23 +293,48 @@ TEST(NamedModelConfigTest, EachNameKeepsItsShape) {
   EXPECT_FALSE(golden.bos_token_id.has_value());
   EXPECT_TRUE(golden.eos_token_ids.empty());
   EXPECT_EQ(FindModelConfig("small-kv4", "--configs")->num_key_value_heads, 4);
+  // Llama-3.2-1B's config.json (meta-llama/Llama-3.2-1B-Instruct), field by field; its published
+  // parameter count is 1.23B with the embedding counted once (tied).
+  const ModelConfig l1b = FindModelConfig("llama-3.2-1b", "--preset").value();
+  EXPECT_EQ(l1b.vocab_size, 128256);
+  EXPECT_EQ(l1b.hidden_size, 2048);
+  EXPECT_EQ(l1b.intermediate_size, 8192);
+  EXPECT_EQ(l1b.num_hidden_layers, 16);
+  EXPECT_EQ(l1b.num_attention_heads, 32);
+  EXPECT_EQ(l1b.num_key_value_heads, 8);
+  EXPECT_EQ(l1b.head_dim, 64);
+  EXPECT_TRUE(l1b.tie_word_embeddings);
+  EXPECT_DOUBLE_EQ(l1b.rope_theta, 500000.0);
+  ASSERT_TRUE(l1b.rope_scaling.has_value());
+  EXPECT_DOUBLE_EQ(l1b.rope_scaling->factor, 32.0);
+  EXPECT_DOUBLE_EQ(l1b.rope_scaling->low_freq_factor, 1.0);
+  EXPECT_DOUBLE_EQ(l1b.rope_scaling->high_freq_factor, 4.0);
+  EXPECT_EQ(l1b.rope_scaling->original_max_position_embeddings, 8192);
+  EXPECT_EQ(l1b.bos_token_id, 128000);
+  EXPECT_EQ(l1b.eos_token_ids, (std::vector<int64_t>{128001, 128008, 128009}));
+  const ModelConfig l2 = FindModelConfig("llama3-2layer", "--preset").value();
+  EXPECT_EQ(l2.num_hidden_layers, 2);
+  EXPECT_EQ(l2.vocab_size, l1b.vocab_size);
+  EXPECT_TRUE(l2.tie_word_embeddings);
+  EXPECT_DOUBLE_EQ(l2.rope_scaling->factor, 32.0);
 }
 
 TEST(NamedModelConfigTest, UnknownNamesListTheTable) {
-  EXPECT_EQ(ModelConfigNames(), "tiny, small, golden, small-kv4");
+  EXPECT_EQ(ModelConfigNames(), "tiny, small, golden, small-kv4, llama-3.2-1b, llama3-2layer");
   EXPECT_EQ(ModelConfigNames(/*compact_only=*/true), "tiny, small");
   absl::StatusOr<ModelConfig> c = FindModelConfig("big", "--configs");
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(c.status().message(),
-            "--configs: \"big\" is not one of tiny, small, golden, small-kv4");
+            "--configs: \"big\" is not one of tiny, small, golden, small-kv4, llama-3.2-1b, "
+            "llama3-2layer");
   // golden is no compact configuration: arc-init-model cannot build a compact model from it.
   c = FindModelConfig("golden", "--preset", /*compact_only=*/true);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(c.status().message(), "--preset: \"golden\" is not one of tiny, small");
   const std::string help = ModelConfigHelp(/*compact_only=*/true);
-  EXPECT_TRUE(absl::StrContains(help, "  tiny       1 layer of width 32")) << help;
+  EXPECT_TRUE(absl::StrContains(help, "  tiny           1 layer of width 32")) << help;
   EXPECT_FALSE(absl::StrContains(help, "golden")) << help;
-  EXPECT_TRUE(absl::StrContains(ModelConfigHelp(), "  small-kv4  small with 4 KV heads"));
+  EXPECT_TRUE(absl::StrContains(ModelConfigHelp(), "  small-kv4      small with 4 KV heads"));
 }
 
 TEST(NamedModelConfigTest, CheckTokenIdNamesTheIdAndTheVocabulary) {

@@ -1,11 +1,15 @@
 #include "core/solve/solver.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <filesystem>
 
+#include "core/data/file_util.h"
 #include "core/data/task_io.h"
+#include "core/model/lora.h"
+#include "core/solve/options.h"
 #include "gtest/gtest.h"
 #include "tests/model_test_util.h"
 #include "tests/test_util.h"
@@ -376,6 +380,57 @@ TEST(SolverTest, BothExpertsKeepTheSearchWhenTheTaskIsTooLongForTheModel) {
   ASSERT_FALSE(r->tests[0].candidates.empty());
   EXPECT_EQ(r->tests[0].candidates[0].grid, Grid(20, 20, 2));
   EXPECT_EQ(r->tests[0].candidates[0].expert, kSearchExpert);
+}
+
+// The marc preset: marc's effective settings on top of the built-in ones, with a LoRA on lm_head
+// that saves and loads in the PEFT layout, also over tied embeddings (Llama-3.2's case).
+TEST(SolverTest, MarcPresetTrainsLmHeadAndItsAdapterRoundTrips) {
+  absl::StatusOr<SolveOptions> o =
+      ApplySolveOptionsJson(MarcPresetSolveOptionsJson(), "marc preset", SolveOptions{});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->lora.rank, 128);
+  EXPECT_DOUBLE_EQ(o->lora.alpha, 16.0);
+  EXPECT_DOUBLE_EQ(o->train.learning_rate, 1e-4);
+  EXPECT_EQ(o->ttt_data.translate, TranslateMode::kMarc);
+  const std::vector<ProjectionKind> want = {ProjectionKind::kQ,    ProjectionKind::kV,
+                                            ProjectionKind::kGate, ProjectionKind::kUp,
+                                            ProjectionKind::kDown, ProjectionKind::kLmHead};
+  EXPECT_EQ(o->lora.targets, want);
+
+  const ModelConfig config = arc::testing::TinyModelConfig(/*tied=*/true);
+  LlamaForCausalLM model = CreateLlama(config).value();
+  model->InitializeWeights(/*seed=*/5, /*std=*/0.3);
+  LoraConfig lora = o->lora;
+  lora.rank = 4;  // the preset's 128 exceeds the tiny model's width; the targets are the point
+  auto adapter = LoraAdapter::Create(config, lora).value();
+  {
+    at::NoGradGuard no_grad;
+    for (const at::Tensor& p : adapter->Parameters()) p.normal_(0.0, 0.5);
+  }
+  const std::string dir = arc::testing::TempDir("marc_preset_adapter");
+  ASSERT_TRUE(adapter->Save(dir).ok());
+  const std::string peft = ReadFile(dir + "/adapter_config.json").value();
+  EXPECT_NE(peft.find("\"lm_head\""), std::string::npos) << peft;
+  auto loaded = LoraAdapter::Load(dir, config);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_NE((*loaded)->Find(0, ProjectionKind::kLmHead), nullptr);
+  c10::InferenceMode guard;
+  const at::Tensor tokens = at::tensor(std::vector<int64_t>{1, 4, 9, 2}, at::kLong).unsqueeze(0);
+  const at::Tensor with = model->forward(tokens, {}, adapter.get());
+  EXPECT_TRUE(at::allclose(model->forward(tokens, {}, loaded->get()), with, 1e-5, 1e-5));
+  // The same block updates without the head's: the logits move, so lm_head's LoRA takes part.
+  LoraConfig no_head = lora;
+  no_head.targets.pop_back();
+  auto blocks = LoraAdapter::Create(config, no_head).value();
+  ASSERT_TRUE(blocks->LoadStateDict([&] {
+    std::map<std::string, at::Tensor> t;
+    for (const auto& [name, value] : adapter->NamedParameters()) {
+      if (name.find("lm_head") == std::string::npos) t.emplace(name, value);
+    }
+    return t;
+  }()).ok());
+  EXPECT_FALSE(at::allclose(model->forward(tokens, {}, blocks.get()), with, 1e-3, 1e-3));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -260,5 +260,38 @@ TEST_F(TensorIoTest, Errors) {
   EXPECT_EQ(ReadTensor(*file, "nope").status().message(), kFixture + ": no tensor \"nope\"");
 }
 
+TEST_F(TensorIoTest, ShardedSaveWritesAnIndexAndLoadsBack) {
+  std::map<std::string, at::Tensor> tensors;
+  for (int i = 0; i < 5; ++i) {
+    tensors.emplace(absl::StrCat("layer.", i, ".weight"),
+                    at::arange(1000 * (i + 1), at::kFloat).to(at::kBFloat16));
+  }
+  // 2,000 + 4,000 + ... + 10,000 bytes in shards of at most 7,000: [2k, 4k], [6k], [8k], [10k]
+  // (a tensor over the limit gets a shard of its own).
+  std::filesystem::remove(dir_ + "/model.safetensors");
+  ASSERT_TRUE(SaveTensors(dir_ + "/model.safetensors", tensors).ok());  // a stale single file
+  ASSERT_TRUE(SaveTensorsSharded(dir_, tensors, /*max_shard_bytes=*/7000).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/model.safetensors"));
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_TRUE(
+        std::filesystem::exists(absl::StrCat(dir_, "/model-0000", i, "-of-00004.safetensors")))
+        << i;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/model-00005-of-00004.safetensors"));
+  const ShardedSafetensors file = ShardedSafetensors::Open(dir_).value();
+  EXPECT_EQ(file.shards().size(), 4u);
+  EXPECT_EQ(file.ShardOf("layer.1.weight")->path(), dir_ + "/model-00001-of-00004.safetensors");
+  EXPECT_EQ(file.ShardOf("layer.4.weight")->path(), dir_ + "/model-00004-of-00004.safetensors");
+  std::map<std::string, at::Tensor> back = LoadTensors(dir_).value();
+  ASSERT_EQ(back.size(), tensors.size());
+  for (const auto& [name, t] : tensors) EXPECT_TRUE(back.at(name).equal(t)) << name;
+  // Reading a tensor releases its pages; reading it again faults them back from the file.
+  EXPECT_TRUE(ReadTensor(file, "layer.4.weight").value().equal(tensors.at("layer.4.weight")));
+  EXPECT_TRUE(ReadTensor(file, "layer.4.weight").value().equal(tensors.at("layer.4.weight")));
+  const absl::Status bad = SaveTensorsSharded(dir_, tensors, 0);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.message(), "max_shard_bytes must be positive, got 0");
+}
+
 }  // namespace
 }  // namespace arc

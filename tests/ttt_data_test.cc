@@ -168,5 +168,54 @@ TEST(TttDataTest, ErrorsNameTheField) {
             "ttt data option permute_n: 9 is outside 0..8");
 }
 
+// ttt_translate = marc reaches the samples: the RandomTranslateXY sample of each leave-one-out task
+// moves inputs by (0, 3) and outputs by (1, 0), marc's shifts for seed 0 and sides of 4 or more
+// (hand-computed in tests/augment_test.cc), whatever the task; the consistent mode moves a pair's
+// input and output together.
+TEST(TttDataTest, MarcTranslateGivesEveryTaskMarcsShifts) {
+  auto roll = [](const Grid& g, int sx, int sy) {
+    Grid out(g.rows(), g.cols());
+    for (int r = 0; r < g.rows(); ++r)
+      for (int c = 0; c < g.cols(); ++c)
+        out.set((r + sx) % g.rows(), (c + sy) % g.cols(), g.at(r, c));
+    return out;
+  };
+  for (uint64_t task_seed : {1, 2}) {
+    Task task;
+    Rng rng(task_seed);
+    for (int i = 0; i < 3; ++i) {
+      Grid in(4, 5), out(5, 4);
+      for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < 5; ++c) {
+          in.set(r, c, static_cast<uint8_t>(rng.Below(10)));
+          out.set(c, r, static_cast<uint8_t>(rng.Below(10)));
+        }
+      task.train.push_back({in, out});
+    }
+    TttDataOptions o;
+    o.permute_n = 0;
+    o.leave_two_top_up = false;
+    o.translate = TranslateMode::kMarc;
+    absl::StatusOr<TttData> d = BuildTttData(task, o);
+    ASSERT_TRUE(d.ok()) << d.status();
+    // Every pair of the sample, demonstrations and held-out pair alike, is some original pair
+    // with its input rolled by (0, 3) and its output by (1, 0).
+    auto is_marc_shifted = [&](const Grid& in, const Grid& out) {
+      for (const Example& e : task.train) {
+        if (roll(e.input, 0, 3) == in && roll(e.output, 1, 0) == out) return true;
+      }
+      return false;
+    };
+    int seen = 0;
+    for (const TttSample& s : d->samples) {
+      if (s.augmentation != "RandomTranslateXY()") continue;
+      ++seen;
+      EXPECT_TRUE(is_marc_shifted(s.task.test[0].input, *s.task.test[0].output));
+      for (const Example& e : s.task.train) EXPECT_TRUE(is_marc_shifted(e.input, e.output));
+    }
+    EXPECT_EQ(seen, 3) << "one per leave-one-out task";
+  }
+}
+
 }  // namespace
 }  // namespace arc

@@ -41,6 +41,9 @@ ABSL_FLAG(std::string, task_ids, "", "comma-separated task ids to solve (default
 ABSL_FLAG(bool, no_ttt, false, "skip test-time training (the paper's baseline; same as --nottt)");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0 = hardware concurrency)");
 ABSL_FLAG(std::string, html, "", "write a visual report here: one self-contained HTML page");
+ABSL_FLAG(std::string, dtype, "auto",
+          "auto, float32 or bfloat16: the weights' precision (auto: bfloat16 for a bfloat16 "
+          "checkpoint when this CPU has AVX-512, else float32; as arc-server --dtype)");
 // The TTT, inference and selection flags (--ttt_*, --lora_*, --views_*, --selection, --seed, ...)
 // come from tools/flags/solve_flags.h, shared with arc-server.
 
@@ -89,7 +92,14 @@ int Run() {
   if (!tasks.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--task_ids: ", tasks.status().message())));
   if (tasks->empty()) return Fail(absl::InvalidArgumentError("no tasks to solve"));
 
-  absl::StatusOr<std::shared_ptr<const ArcModel>> model = LoadArcModel(*model_dir);
+  ModelOptions model_options;
+  absl::StatusOr<at::ScalarType> dtype =
+      ChooseModelDtype(*model_dir, absl::GetFlag(FLAGS_dtype), model_options.device);
+  if (!dtype.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--dtype: ", dtype.status().message())));
+  }
+  model_options.dtype = *dtype;
+  absl::StatusOr<std::shared_ptr<const ArcModel>> model = LoadArcModel(*model_dir, model_options);
   if (!model.ok()) return Fail(model.status());
   std::cout << absl::StrFormat("model %s: %d parameters, format %s, context %d; %d tasks, %d threads, %s\n",
                                (*model)->name, (*model)->NumParameters(),

@@ -1,6 +1,8 @@
 #include "core/data/augment.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -314,19 +316,72 @@ class Upscale final : public Augmenter {
   int fr_, fc_;
 };
 
+// numpy's roll(g, (sx, sy), axis=(0, 1)): cell (r, c) moves to ((r + sx) % H, (c + sy) % W).
+Grid Roll(const Grid& g, int sx, int sy) {
+  const int H = g.rows(), W = g.cols();
+  Grid out(H, W);
+  for (int r = 0; r < H; ++r)
+    for (int c = 0; c < W; ++c) out.set((r + sx) % H, (c + sy) % W, g.at(r, c));
+  return out;
+}
+
 class RandomTranslateXY final : public Augmenter {
  public:
   std::string Name() const override { return "RandomTranslateXY()"; }
   bool UsesRandomness() const override { return true; }
   Grid Apply(const Grid& g, const AugmentDraw& draw) const override {
-    const int H = g.rows(), W = g.cols();
-    const int sx = static_cast<int>(draw.u0 * std::min(4, H));
-    const int sy = static_cast<int>(draw.u1 * std::min(4, W));
-    Grid out(H, W);
-    for (int r = 0; r < H; ++r)
-      for (int c = 0; c < W; ++c) out.set((r + sx) % H, (c + sy) % W, g.at(r, c));
-    return out;
+    const int sx = static_cast<int>(draw.u0 * std::min(4, g.rows()));
+    const int sy = static_cast<int>(draw.u1 * std::min(4, g.cols()));
+    return Roll(g, sx, sy);
   }
+};
+
+// numpy's legacy RandomState(seed).randint(0, n) for small n: MT19937 seeded by init_genrand
+// (std::mt19937's seeding is the same recurrence), masked rejection sampling on 32-bit outputs.
+class NumpyLegacyRandint {
+ public:
+  explicit NumpyLegacyRandint(uint32_t seed) : mt_(seed) {}
+  int Next(int n) {
+    const uint32_t range = static_cast<uint32_t>(n - 1);  // numpy's rng = high - low - 1
+    if (range == 0) return 0;                             // no draw at all
+    uint32_t mask = range;
+    for (int shift = 1; shift < 32; shift <<= 1) mask |= mask >> shift;
+    uint32_t v;
+    do {
+      v = static_cast<uint32_t>(mt_()) & mask;
+    } while (v > range);
+    return static_cast<int>(v);
+  }
+
+ private:
+  std::mt19937 mt_;
+};
+
+// marc's shifts (TranslateMode::kMarc): the pair's input and output continue one fresh stream.
+class MarcRandomTranslateXY final : public Augmenter {
+ public:
+  explicit MarcRandomTranslateXY(uint64_t seed) : seed_(static_cast<uint32_t>(seed)) {}
+  std::string Name() const override { return "RandomTranslateXY()"; }
+  Grid Apply(const Grid& g, const AugmentDraw&) const override {
+    NumpyLegacyRandint stream(seed_);
+    return Shift(g, stream);
+  }
+  std::pair<Grid, std::optional<Grid>> ApplyToPair(const Grid& input, const Grid* output,
+                                                   const AugmentDraw&) const override {
+    NumpyLegacyRandint stream(seed_);  // the pair's deepcopy of RandomState(seed)
+    Grid in = Shift(input, stream);
+    std::optional<Grid> out;
+    if (output != nullptr) out = Shift(*output, stream);
+    return {std::move(in), std::move(out)};
+  }
+
+ private:
+  static Grid Shift(const Grid& g, NumpyLegacyRandint& stream) {
+    const int sx = stream.Next(std::min(4, g.rows()));
+    const int sy = stream.Next(std::min(4, g.cols()));
+    return Roll(g, sx, sy);
+  }
+  uint32_t seed_;
 };
 
 class Chain final : public Augmenter {
@@ -365,12 +420,32 @@ AugmenterPtr MakeIncreaseHeight(int f) {
 AugmenterPtr MakeIncreaseWidth(int f) {
   return std::make_shared<Upscale>(absl::StrCat("IncreaseWidth(", f, ")"), 1, f);
 }
-AugmenterPtr MakeRandomTranslateXY() { return std::make_shared<RandomTranslateXY>(); }
+std::string_view TranslateModeName(TranslateMode mode) {
+  return mode == TranslateMode::kMarc ? "marc" : "consistent";
+}
+std::optional<TranslateMode> ParseTranslateMode(std::string_view name) {
+  if (name == "consistent") return TranslateMode::kConsistent;
+  if (name == "marc") return TranslateMode::kMarc;
+  return std::nullopt;
+}
+
+AugmenterPtr MakeRandomTranslateXY(TranslateMode mode, uint64_t seed) {
+  if (mode == TranslateMode::kMarc) return std::make_shared<MarcRandomTranslateXY>(seed);
+  return std::make_shared<RandomTranslateXY>();
+}
+
+std::pair<Grid, std::optional<Grid>> Augmenter::ApplyToPair(const Grid& input, const Grid* output,
+                                                            const AugmentDraw& draw) const {
+  std::optional<Grid> out;
+  if (output != nullptr) out = Apply(*output, draw);
+  return {Apply(input, draw), std::move(out)};
+}
 AugmenterPtr MakeChain(std::vector<AugmenterPtr> parts) {
   return std::make_shared<Chain>(std::move(parts));
 }
 
-std::vector<AugmenterPtr> PaperTttAugmenters(const PaperAugmenterGroups& groups) {
+std::vector<AugmenterPtr> PaperTttAugmenters(const PaperAugmenterGroups& groups,
+                                             TranslateMode translate, uint64_t seed) {
   std::vector<AugmenterPtr> out;
   if (groups.basic) {
     out.push_back(MakeDihedralAugmenter(Dihedral::kRot90));
@@ -382,7 +457,7 @@ std::vector<AugmenterPtr> PaperTttAugmenters(const PaperAugmenterGroups& groups)
     out.push_back(MakeReflect(1, true));
     out.push_back(MakeReflect(0, false));
     out.push_back(MakeReflect(1, false));
-    out.push_back(MakeRandomTranslateXY());
+    out.push_back(MakeRandomTranslateXY(translate, seed));
     out.push_back(MakeDihedralAugmenter(Dihedral::kTranspose));
   }
   if (groups.size) {
@@ -415,17 +490,15 @@ std::optional<Task> AugmentTask(const Task& task, const Augmenter& aug, Rng& rng
   out.id = task.id;
   out.train.reserve(task.train.size());
   for (const Example& e : task.train) {
-    Example a{aug.Apply(e.input, draw), aug.Apply(e.output, draw)};
+    auto [in, o] = aug.ApplyToPair(e.input, &e.output, draw);
+    Example a{std::move(in), std::move(*o)};
     if (!fits(a.input) || !fits(a.output)) return std::nullopt;
     out.train.push_back(std::move(a));
   }
   for (const TestCase& t : task.test) {
-    TestCase a{aug.Apply(t.input, draw), std::nullopt};
-    if (!fits(a.input)) return std::nullopt;
-    if (t.output) {
-      a.output = aug.Apply(*t.output, draw);
-      if (!fits(*a.output)) return std::nullopt;
-    }
+    auto [in, o] = aug.ApplyToPair(t.input, t.output ? &*t.output : nullptr, draw);
+    TestCase a{std::move(in), std::move(o)};
+    if (!fits(a.input) || (a.output && !fits(*a.output))) return std::nullopt;
     out.test.push_back(std::move(a));
   }
   return out;

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/data/grid.h"
@@ -104,8 +105,10 @@ Task ReorderDemonstrations(const Task& task, const std::vector<int>& order);
 // ---------------------------------------------------------------------------------------------
 // TTT augmenters (non-invertible in general).
 
-// Random draws made once per task and shared by all of its grids (the paper's share_rng), so that a
-// translation moves every grid of a task by the same amount (clamped by each grid's size).
+// Random draws made once per task by AugmentTask and shared by all of its grids, so that the
+// consistent translation (TranslateMode::kConsistent) moves every grid of a task by the same amount
+// (clamped by each grid's size). This is this project's rule, not the paper's: marc's share_rng
+// gives every grid pair a copy of one fixed generator instead (TranslateMode::kMarc).
 struct AugmentDraw {
   double u0 = 0;  // in [0, 1)
   double u1 = 0;  // in [0, 1)
@@ -117,6 +120,12 @@ class Augmenter {
   // The paper's spelling, e.g. "Rotate(90)", "Reflect(0,reverse=True)", "Chain([Flip(0),IncreaseResolution(2)])".
   virtual std::string Name() const = 0;
   virtual Grid Apply(const Grid& g, const AugmentDraw& draw) const = 0;
+  // One demonstration or test case: its input, then its output when there is one. The default is
+  // Apply on each with the same draw; marc's translation draws per grid, the output continuing the
+  // input's stream.
+  virtual std::pair<Grid, std::optional<Grid>> ApplyToPair(const Grid& input, const Grid* output,
+                                                           const AugmentDraw& draw) const;
+  // Whether AugmentTask must draw an AugmentDraw from the task's Rng for it.
   virtual bool UsesRandomness() const { return false; }
 };
 
@@ -134,9 +143,31 @@ AugmenterPtr MakeIncreaseResolution(int factor);
 // Every row (IncreaseHeight) or column (IncreaseWidth) repeated `factor` times in place.
 AugmenterPtr MakeIncreaseHeight(int factor);
 AugmenterPtr MakeIncreaseWidth(int factor);
-// Cyclic shift toward higher indices by (sx, sy), sx = floor(u0 * min(4, H)), sy = floor(u1 * min(4, W)):
-// numpy's roll with the paper's randint(0, min(4, side)) ranges.
-AugmenterPtr MakeRandomTranslateXY();
+// How RandomTranslateXY chooses its shifts. Both roll a grid cyclically toward higher indices by
+// (sx, sy) with sx in [0, min(4, H)) and sy in [0, min(4, W)) (numpy's roll over marc's
+// randint ranges); they differ in where the shifts come from.
+enum class TranslateMode {
+  // This project's default: one draw (u0, u1) per task from the task's Rng; every grid of the task,
+  // inputs and outputs alike, moves by sx = floor(u0 * min(4, H)), sy = floor(u1 * min(4, W)), so
+  // a pair stays a consistent example of its task and different tasks get different shifts.
+  kConsistent,
+  // marc's RandomTranslateXY exactly (arclib/augmenters.py, share_rng = True): every demonstration
+  // and the held-out pair get their own copy of numpy's RandomState(seed), a generator nothing
+  // advances; from that copy the input draws sx = randint(0, min(4, H)),
+  // sy = randint(0, min(4, W)), then the output draws the next two with its own sides. So every
+  // task gets the same shifts, and an input and its output move by different amounts.
+  // randint(0, 1) draws nothing (numpy returns the bound without a draw); otherwise each draw takes
+  // 32-bit MT19937 outputs masked to the smallest covering power of two minus one, rejecting values
+  // past the range (numpy's legacy masked rejection). `seed` is the solve seed's low 32 bits
+  // (marc's --seed, default 0).
+  kMarc,
+};
+// "consistent" / "marc" (the option table's names).
+std::string_view TranslateModeName(TranslateMode mode);
+std::optional<TranslateMode> ParseTranslateMode(std::string_view name);
+
+AugmenterPtr MakeRandomTranslateXY(TranslateMode mode = TranslateMode::kConsistent,
+                                   uint64_t seed = 0);
 // Applies the parts in order.
 AugmenterPtr MakeChain(std::vector<AugmenterPtr> parts);
 
@@ -147,8 +178,10 @@ struct PaperAugmenterGroups {
   bool chain = true;   // 6: [Rotate(90/270/180) | Flip(0/1) | Transpose] then IncreaseResolution(2)
   bool repeat = true;  // 3: Repeat(0,2), Repeat(1,2), Repeat(2,2)
 };
-// The paper's augmenters in the paper's order.
-std::vector<AugmenterPtr> PaperTttAugmenters(const PaperAugmenterGroups& groups = {});
+// The paper's augmenters in the paper's order, RandomTranslateXY with `translate` (and `seed`).
+std::vector<AugmenterPtr> PaperTttAugmenters(const PaperAugmenterGroups& groups = {},
+                                             TranslateMode translate = TranslateMode::kConsistent,
+                                             uint64_t seed = 0);
 
 // Applies `aug` to every input and output of the task (test outputs too, when present), drawing the
 // shared AugmentDraw from `rng` only when the augmenter is random. Returns nullopt when any resulting

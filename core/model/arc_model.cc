@@ -1,6 +1,9 @@
 #include "core/model/arc_model.h"
 
+#include <ATen/Context.h>
+
 #include <filesystem>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "core/data/file_util.h"
@@ -15,6 +18,35 @@ int64_t ArcModel::NumParameters() const {
   int64_t n = 0;
   for (const auto& [name, t] : net->StateDict()) n += t.numel();
   return n;
+}
+
+bool CpuHasFastBfloat16() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512dq");
+  return avx512 && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+#else
+  return false;
+#endif
+}
+
+absl::StatusOr<at::ScalarType> ChooseModelDtype(const std::string& dir, std::string_view choice,
+                                                at::Device device) {
+  if (choice == "float32") return at::kFloat;
+  if (choice == "bfloat16") return at::kBFloat16;
+  if (choice != "auto") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", std::string(choice), "\" is not one of auto, float32, bfloat16"));
+  }
+  if (device.is_cuda()) return at::kBFloat16;
+  absl::StatusOr<std::string> text = ReadFile(dir + "/config.json", 1 << 20);
+  if (!text.ok()) return at::kFloat;
+  absl::StatusOr<nlohmann::json> config = ParseJson(*text);
+  if (!config.ok() || !config->is_object()) return at::kFloat;
+  const auto it = config->find("torch_dtype");
+  const bool bf16 = it != config->end() && it->is_string() && it->get<std::string>() == "bfloat16";
+  return bf16 && CpuHasFastBfloat16() ? at::kBFloat16 : at::kFloat;
 }
 
 absl::StatusOr<std::shared_ptr<const ArcModel>> MakeArcModel(std::string name, LlamaForCausalLM net,
@@ -83,11 +115,11 @@ absl::StatusOr<std::shared_ptr<const ArcModel>> LoadArcModel(const std::string& 
   return model;
 }
 
-absl::Status SaveArcModel(const ArcModel& model, const std::string& dir) {
+absl::Status SaveArcModel(const ArcModel& model, const std::string& dir, int64_t max_shard_bytes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat(dir, ": ", ec.message()));
-  ARC_RETURN_IF_ERROR(SaveLlamaDir(model.net, dir));
+  ARC_RETURN_IF_ERROR(SaveLlamaDir(model.net, dir, max_shard_bytes));
   ARC_RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer.json", model.tokenizer->ToJson()));
   nlohmann::json meta = {{"name", model.name}, {"prompt_format", std::string(model.format->name())}};
   return WriteFileAtomic(dir + "/arc_model.json", meta.dump(2) + "\n");

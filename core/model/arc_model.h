@@ -34,6 +34,21 @@ struct ArcModel {
   int64_t MaxSequenceLength() const { return net->config().max_position_embeddings; }
 };
 
+// The precision to hold and compute a model directory's weights in on `device`, for `choice`
+// "float32", "bfloat16" or "auto": bfloat16 on CUDA; on the CPU bfloat16 when config.json's
+// torch_dtype is "bfloat16" and CpuHasFastBfloat16(), else float32. Why: with libtorch 1.13 a CPU
+// bfloat16 matmul is fast only through oneDNN, which libtorch uses for it when the CPU has AVX-512
+// (BW, VL, DQ); there it beats float32 (docs/GPU.md: 4x at 256 rows with AMX, 3.6x for one row,
+// half the memory); elsewhere it falls back to a scalar loop at about 1.8 GFLOP/s, so a float32
+// copy is the faster choice and converting a layer on the fly costs more than its product.
+// INVALID_ARGUMENT for another `choice`; a missing or unreadable config.json is the loader's
+// business (auto then picks float32 on the CPU).
+absl::StatusOr<at::ScalarType> ChooseModelDtype(const std::string& dir, std::string_view choice,
+                                                at::Device device);
+// Whether libtorch's oneDNN bfloat16 matmul path is available on this CPU (x86 AVX-512 BW, VL and
+// DQ, and oneDNN enabled).
+bool CpuHasFastBfloat16();
+
 // Loads a model directory. Errors name the file and the fault.
 absl::StatusOr<std::shared_ptr<const ArcModel>> LoadArcModel(const std::string& dir,
                                                             const ModelOptions& options = {});
@@ -44,8 +59,10 @@ absl::StatusOr<std::shared_ptr<const ArcModel>> MakeArcModel(std::string name, L
                                                             const std::string& format_name);
 
 // Writes config.json, model.safetensors, tokenizer.json and arc_model.json into `dir` (created if
-// missing).
-absl::Status SaveArcModel(const ArcModel& model, const std::string& dir);
+// missing); with max_shard_bytes > 0 the weights go to safetensors shards of at most that size
+// with model.safetensors.index.json (SaveLlamaDir).
+absl::Status SaveArcModel(const ArcModel& model, const std::string& dir,
+                          int64_t max_shard_bytes = 0);
 
 }  // namespace arc
 

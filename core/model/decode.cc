@@ -70,48 +70,83 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
   if (options.prefill_chunk_tokens > 0 && b * max_len > options.prefill_chunk_tokens) {
     piece = std::max<int64_t>(1, options.prefill_chunk_tokens / b);
   }
-  at::Tensor logits;  // (B, V) of the last position
+  // The last position's final hidden state, (B, C): one LM-head product per step follows, over the
+  // whole vocabulary or only over the tokens the constraint allows.
+  auto last_hidden = [&](const at::Tensor& step_tokens, const at::Tensor& step_mask) {
+    const at::Tensor h = model.Hidden(step_tokens, step_mask, adapter, &cache);  // (B, T, C)
+    return h.select(1, h.size(1) - 1);                                          // (B, C)
+  };
+  at::Tensor hidden;  // (B, C)
   for (int64_t start = 0; start < max_len; start += piece) {
     if (start > 0 && options.is_cancelled && options.is_cancelled()) {
       return absl::CancelledError(
           absl::StrCat("decoding cancelled during the prefill, at token ", start, " of ", max_len));
     }
     const int64_t len = std::min(piece, max_len - start);
-    logits = model.LastLogits(tokens.narrow(1, start, len).to(device),
-                              mask.narrow(1, start, len).to(device), adapter, &cache);  // (B, V)
+    hidden = last_hidden(tokens.narrow(1, start, len).to(device),
+                         mask.narrow(1, start, len).to(device));  // (B, C)
   }
 
   const std::set<int64_t> stops(options.stop_token_ids.begin(), options.stop_token_ids.end());
+  const bool restricted = options.constraint != nullptr && options.restrict_to_allowed;
   std::vector<size_t> active = chunk;  // batch row -> prompt index
   for (int64_t step = 0; !active.empty(); ++step) {
     if (options.is_cancelled && options.is_cancelled()) {
       return absl::CancelledError(absl::StrCat("decoding cancelled after ", step, " steps"));
     }
     const int64_t rows = static_cast<int64_t>(active.size());
-    const at::Tensor logprobs = at::log_softmax(logits, -1);  // (B, V) float32
-    at::Tensor scores = logits;                               // (B, V)
+    // Columns of the step's logits: the whole vocabulary, or (restricted) the sorted union of the
+    // rows' allowed tokens, column k standing for token columns[k].
+    std::vector<int64_t> columns;
+    std::vector<std::vector<int64_t>> allowed_ids(rows);
     std::vector<bool> constraint_ended(rows, false);
     if (options.constraint != nullptr) {
-      at::Tensor allowed = at::zeros({rows, vocab}, at::kBool);  // (B, V)
       for (int64_t r = 0; r < rows; ++r) {
-        const std::vector<int64_t> ids = options.constraint->AllowedTokens(
-            static_cast<int64_t>(active[r]), results[active[r]].tokens);
-        if (ids.empty()) constraint_ended[r] = true;
-        bool* row = allowed[r].data_ptr<bool>();
-        for (int64_t id : ids) {
+        allowed_ids[r] = options.constraint->AllowedTokens(static_cast<int64_t>(active[r]),
+                                                           results[active[r]].tokens);
+        if (allowed_ids[r].empty()) constraint_ended[r] = true;
+        for (int64_t id : allowed_ids[r]) {
           if (id < 0 || id >= vocab) {
             return absl::InvalidArgumentError(absl::StrCat(
                 "the token constraint allowed ", id, ", outside the vocabulary [0, ", vocab, ")"));
           }
-          row[id] = true;
+          if (restricted) columns.push_back(id);
+        }
+      }
+      std::sort(columns.begin(), columns.end());
+      columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
+      if (restricted && columns.empty()) columns.push_back(0);  // every row has ended
+    }
+    at::Tensor logits;  // (B, V) or (B, K) float32
+    if (restricted) {
+      logits = model.LogitsOver(hidden, at::tensor(columns, at::kLong).to(device), adapter);
+    } else {
+      logits = model.Logits(hidden, adapter);
+    }
+    const int64_t width = logits.size(1);
+    at::Tensor scores = logits;  // (B, width)
+    if (options.constraint != nullptr) {
+      at::Tensor allowed = at::zeros({rows, width}, at::kBool);  // (B, width)
+      for (int64_t r = 0; r < rows; ++r) {
+        bool* row = allowed[r].data_ptr<bool>();
+        for (int64_t id : allowed_ids[r]) {
+          row[restricted ? std::lower_bound(columns.begin(), columns.end(), id) - columns.begin()
+                       : id] = true;
         }
       }
       scores = logits.masked_fill(allowed.to(device).logical_not(),
                                   -std::numeric_limits<float>::infinity());
     }
-    const at::Tensor next = scores.argmax(-1);                                         // (B)
+    // The unconstrained model's log p over the whole vocabulary, or (restricted) log p
+    // renormalised over the allowed tokens.
+    const at::Tensor logprobs = at::log_softmax(restricted ? scores : logits, -1);  // (B, width)
+    const at::Tensor next = scores.argmax(-1);                                     // (B)
     const at::Tensor next_logprob = logprobs.gather(1, next.unsqueeze(1)).squeeze(1);  // (B)
-    const at::Tensor next_cpu = next.to(at::kCPU);
+    at::Tensor next_cpu = next.to(at::kCPU);
+    if (restricted) {
+      int64_t* col = next_cpu.data_ptr<int64_t>();
+      for (int64_t r = 0; r < rows; ++r) col[r] = columns[col[r]];
+    }
     const at::Tensor logprob_cpu = next_logprob.to(at::kCPU, at::kDouble);
     const int64_t* next_ids = next_cpu.data_ptr<int64_t>();
     const double* lp = logprob_cpu.data_ptr<double>();
@@ -149,8 +184,7 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
       for (int64_t r : keep) still.push_back(active[r]);
       active = std::move(still);
     }
-    logits = model.LastLogits(step_tokens.to(device), /*attention_mask=*/{}, adapter,
-                              &cache);  // (B', V)
+    hidden = last_hidden(step_tokens.to(device), /*attention_mask=*/{});  // (B', C)
   }
   return absl::OkStatus();
 }

@@ -13,9 +13,10 @@
 // right-padded (causal attention never lets a real token see a later pad, so no mask is needed) and
 // only the positions that predict continuation tokens go through the LM head.
 //
-// Log-probabilities are always those of the unconstrained model (log_softmax over the full
-// vocabulary in float32), so a decoded sequence's sum_logprob equals ScoreContinuations of its
-// tokens (stop token included) up to floating-point noise.
+// Log-probabilities are those of the unconstrained model (log_softmax over the full vocabulary in
+// float32), so a decoded sequence's sum_logprob equals ScoreContinuations of its tokens (stop token
+// included) up to floating-point noise, unless DecodeOptions::restrict_to_allowed trades them for
+// a step that never forms the full-vocabulary logits.
 //
 // Memory: a chunk's KvCache holds layers x 2 x (chunk, Hkv, longest prompt + max_new_tokens, D)
 // elements in the model dtype, allocated once per chunk; choose max_batch_size accordingly.
@@ -62,6 +63,13 @@ struct DecodeOptions {
   int64_t max_batch_size = 16;
   // Optional grammar; not owned, must outlive the call.
   const TokenConstraint* constraint = nullptr;
+  // With a constraint: each step's LM head computes only the logits of the tokens some row of the
+  // batch may take (a few grid tokens instead of, for Llama-3, 128,256), and argmax runs over each
+  // row's allowed ones, so the tokens are those of the full-vocabulary step (up to float rounding
+  // of the product; ties go to the lowest id either way). sum_logprob then holds log p
+  // renormalised over each step's allowed tokens, not the unconstrained model's log p. Ignored
+  // without a constraint.
+  bool restrict_to_allowed = false;
   // Optional; returning true stops decoding with CANCELLED before the next step (and between the
   // pieces of a chunked prefill).
   std::function<bool()> is_cancelled;

@@ -342,6 +342,19 @@ at::Tensor LlamaForCausalLMImpl::Logits(const at::Tensor& hidden,
   return logits.to(at::kFloat);  // (..., V) float32
 }
 
+at::Tensor LlamaForCausalLMImpl::LogitsOver(const at::Tensor& hidden, const at::Tensor& ids,
+                                            const LoraAdapter* adapter) const {
+  const at::Tensor& head = lm_head ? lm_head->weight : model->embed_tokens->weight;  // (V, C)
+  at::Tensor logits = at::linear(hidden, head.index_select(0, ids));                  // (..., K)
+  if (adapter != nullptr) {
+    if (const LoraWeights* w = adapter->Find(0, ProjectionKind::kLmHead)) {
+      const LoraWeights rows{w->a, w->b.index_select(0, ids)};  // B (K, r)
+      logits = logits + adapter->Delta(hidden, rows);
+    }
+  }
+  return logits.to(at::kFloat);  // (..., K) float32
+}
+
 at::Tensor LlamaForCausalLMImpl::forward(const at::Tensor& tokens, const at::Tensor& attention_mask,
                                          const LoraAdapter* adapter, KvCache* cache) const {
   return Logits(Hidden(tokens, attention_mask, adapter, cache), adapter);  // (B, T, V)
@@ -354,7 +367,8 @@ at::Tensor LlamaForCausalLMImpl::LastLogits(const at::Tensor& tokens,
   return Logits(hidden.select(1, hidden.size(1) - 1), adapter);              // (B, V)
 }
 
-absl::Status LlamaForCausalLMImpl::LoadStateDict(const std::map<std::string, at::Tensor>& tensors) {
+absl::Status LlamaForCausalLMImpl::LoadStateDict(const std::map<std::string, at::Tensor>& tensors,
+                                                 bool check_only) {
   at::NoGradGuard no_grad;
   // Take every parameter out of a shallow copy of the map (tensor_io's checked getter), then
   // insist nothing but ignorable leftovers remain; only then copy, so a bad state dict leaves the
@@ -376,6 +390,7 @@ absl::Status LlamaForCausalLMImpl::LoadStateDict(const std::map<std::string, at:
     it = ignorable ? remaining.erase(it) : std::next(it);
   }
   ARC_RETURN_IF_ERROR(CheckAllTaken(remaining));
+  if (check_only) return absl::OkStatus();
   try {
     for (auto& [param, src] : copies) param.copy_(src);
   } catch (const c10::Error& e) {
@@ -429,14 +444,40 @@ absl::StatusOr<LlamaForCausalLM> CreateLlama(const ModelConfig& config,
 absl::StatusOr<LlamaForCausalLM> LoadLlamaDir(const std::string& dir, const ModelOptions& options) {
   ARC_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(dir + "/config.json"));
   ARC_ASSIGN_OR_RETURN(LlamaForCausalLM model, CreateLlama(config, options));
-  // Converted to the model's dtype on the CPU while reading; LoadStateDict moves to the device.
-  ARC_ASSIGN_OR_RETURN(auto tensors, LoadTensors(dir, options.dtype));
-  absl::Status loaded = model->LoadStateDict(tensors);
-  if (!loaded.ok()) return absl::Status(loaded.code(), absl::StrCat(dir, ": ", loaded.message()));
+  ARC_ASSIGN_OR_RETURN(const ShardedSafetensors file, ShardedSafetensors::Open(dir));
+  // LoadStateDict's checks on the headers alone (empty stand-ins of each tensor's shape and dtype),
+  // then one tensor at a time: read (converted to the model's dtype on the CPU), copied into its
+  // parameter, freed, so no second copy of the model ever exists.
+  std::map<std::string, at::Tensor> headers;
+  for (const std::string& name : file.names()) {
+    const TensorInfo* info = file.Find(name);
+    absl::StatusOr<at::ScalarType> type = ToScalarType(info->dtype);
+    if (!type.ok()) {
+      return absl::Status(type.status().code(), absl::StrCat(dir, ": tensor \"", name, "\": ",
+                                                             type.status().message()));
+    }
+    headers.emplace(name,
+                    at::empty(info->shape, at::TensorOptions().dtype(*type).device(at::kMeta)));
+  }
+  absl::Status checked = model->LoadStateDict(headers, /*check_only=*/true);
+  if (!checked.ok()) {
+    return absl::Status(checked.code(), absl::StrCat(dir, ": ", checked.message()));
+  }
+  try {
+    at::NoGradGuard no_grad;
+    for (auto& item : model->named_parameters(/*recurse=*/true)) {
+      ARC_ASSIGN_OR_RETURN(at::Tensor src, ReadTensor(file, item.key(), options.dtype));
+      item.value().copy_(src);
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat(dir, ": loading the weights: ", e.what_without_backtrace()));
+  }
   return model;
 }
 
-absl::Status SaveLlamaDir(const LlamaForCausalLM& model, const std::string& dir) {
+absl::Status SaveLlamaDir(const LlamaForCausalLM& model, const std::string& dir,
+                          int64_t max_shard_bytes) {
   // config.json says which dtype the weights are stored in (transformers' torch_dtype).
   nlohmann::json config = nlohmann::json::parse(model->config().ToJson());
   const at::ScalarType dtype = model->options().dtype;
@@ -444,6 +485,9 @@ absl::Status SaveLlamaDir(const LlamaForCausalLM& model, const std::string& dir)
                           : dtype == at::kHalf   ? "float16"
                                                  : "float32";
   ARC_RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.json", config.dump(2) + "\n"));
+  if (max_shard_bytes > 0) {
+    return SaveTensorsSharded(dir, model->StateDict(), max_shard_bytes, {{"format", "pt"}});
+  }
   return SaveTensors(dir + "/model.safetensors", model->StateDict(), {{"format", "pt"}});
 }
 

@@ -196,6 +196,12 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
                     const LoraAdapter* adapter = nullptr, KvCache* cache = nullptr) const;
   // hidden (..., C) -> logits (..., V) float32 through lm_head (or the tied embedding).
   at::Tensor Logits(const at::Tensor& hidden, const LoraAdapter* adapter = nullptr) const;
+  // hidden (..., C) -> logits (..., K) float32 of the K vocabulary entries `ids` (int64, on the
+  // model's device) only: the rows of the LM head (and of the adapter's lm_head B) that `ids` name,
+  // so a decoding step restricted to a few tokens skips the full-vocabulary product. Equal to
+  // Logits(hidden, adapter).index_select(-1, ids) up to float rounding.
+  at::Tensor LogitsOver(const at::Tensor& hidden, const at::Tensor& ids,
+                        const LoraAdapter* adapter = nullptr) const;
   // Logits of the last position only, (B, V) float32: the decoding step.
   at::Tensor LastLogits(const at::Tensor& tokens, const at::Tensor& attention_mask = {},
                         const LoraAdapter* adapter = nullptr, KvCache* cache = nullptr) const;
@@ -204,7 +210,9 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   // parameter must be present with its exact shape; a tensor that is not a parameter is an error,
   // except "*.rotary_emb.inv_freq" buffers of old checkpoints and lm_head.weight of a tied model
   // (both ignored, as transformers does). INVALID_ARGUMENT names the tensor.
-  absl::Status LoadStateDict(const std::map<std::string, at::Tensor>& tensors);
+  // With check_only, only the checks run (names, shapes, dtypes) and nothing is copied.
+  absl::Status LoadStateDict(const std::map<std::string, at::Tensor>& tensors,
+                             bool check_only = false);
   // The parameters by Hugging Face name (the live tensors, not copies).
   std::map<std::string, at::Tensor> StateDict() const;
   // Seeded initialisation through arc::Rng (identical on every platform): projections and
@@ -231,12 +239,16 @@ absl::StatusOr<LlamaForCausalLM> CreateLlama(const ModelConfig& config,
 // A model directory in the Hugging Face layout: config.json plus model.safetensors (or sharded
 // model-0000N-of-0000M.safetensors with model.safetensors.index.json). tokenizer.json, when
 // present, is the tokenizer's business (core/tokenizer.h) and is neither read nor written here.
+// Tensors are read one at a time straight into the parameters (converted to options.dtype), so the
+// load peaks near the model's size plus its largest tensor, not at twice the model.
 absl::StatusOr<LlamaForCausalLM> LoadLlamaDir(const std::string& dir,
                                               const ModelOptions& options = {});
 // Writes config.json (torch_dtype set to the model's dtype) and model.safetensors (tensors in the
 // model's dtype, lm_head absent when tied) into `dir`, which must exist. Files are written
-// atomically.
-absl::Status SaveLlamaDir(const LlamaForCausalLM& model, const std::string& dir);
+// atomically. With max_shard_bytes > 0 the tensors go to model-0000N-of-0000M.safetensors shards
+// of at most that size plus model.safetensors.index.json instead (core/model/tensor_io.h).
+absl::Status SaveLlamaDir(const LlamaForCausalLM& model, const std::string& dir,
+                          int64_t max_shard_bytes = 0);
 
 // The Hugging Face module name of a projection ("q_proj", ..., "lm_head").
 const char* ProjectionName(ProjectionKind kind);

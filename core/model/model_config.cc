@@ -193,6 +193,20 @@ NamedModelConfig Compact(absl::string_view name, absl::string_view description, 
   return {name, description, /*compact=*/true, std::move(shape)};
 }
 
+// `shape` over the Llama-3 vocabulary with Llama-3.2's rope, tied embeddings and special ids (the
+// values of meta-llama/Llama-3.2-1B-Instruct's config.json).
+NamedModelConfig Llama3(absl::string_view name, absl::string_view description, ModelConfig shape) {
+  shape.rope_theta = 500000.0;
+  shape.rope_scaling = Llama3RopeScaling{/*factor=*/32.0, /*low_freq_factor=*/1.0,
+                                         /*high_freq_factor=*/4.0,
+                                         /*original_max_position_embeddings=*/8192};
+  shape.max_position_embeddings = 131072;
+  shape.tie_word_embeddings = true;
+  shape.bos_token_id = 128000;
+  shape.eos_token_ids = {128001, 128008, 128009};
+  return {name, description, /*compact=*/false, std::move(shape), /*llama3=*/true};
+}
+
 }  // namespace
 
 absl::Status CheckTokenId(absl::string_view name, int64_t id, int64_t vocab) {
@@ -215,6 +229,14 @@ const std::vector<NamedModelConfig>& NamedModelConfigs() {
        /*compact=*/false, Shape(20, 2, 64, 4, 2, 128)},
       {"small-kv4", "small with 4 KV heads over a bare 16-token vocabulary: arc-bench, 4.4M",
        /*compact=*/false, Shape(16, 6, 256, 8, 4, 704)},
+      Llama3("llama-3.2-1b",
+             "Llama-3.2-1B's exact shape: 16 layers of width 2048, 32 heads / 8 KV heads, MLP "
+             "8192, vocabulary 128,256, tied, Llama-3 rope scaling: 1.236B",
+             Shape(128256, 16, 2048, 32, 8, 8192)),
+      Llama3("llama3-2layer",
+             "2 layers of width 256, 4 heads / 2 KV heads, MLP 1024 over the Llama-3 vocabulary, "
+             "tied: llama-3.2-1b's CI stand-in, 34.9M",
+             Shape(128256, 2, 256, 4, 2, 1024)),
   };
   return *table;
 }

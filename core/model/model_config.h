@@ -93,6 +93,9 @@ struct NamedModelConfig {
   // arc-init-model and arc-train can build a compact-format model directory from it.
   bool compact = false;
   ModelConfig config;
+  // Uses the Llama-3 tokenizer's vocabulary (128,256 ids) and special ids: arc-init-model builds a
+  // marc-format directory from it with the real tokenizer.json (its --tokenizer).
+  bool llama3 = false;
 };
 
 // Every named configuration, in a fixed order:
@@ -101,7 +104,14 @@ struct NamedModelConfig {
 //   golden     2 layers of width 64, 4 heads / 2 KV heads, MLP 128, vocabulary 20 (the golden
 //              numerics tests' shape; 77k parameters)
 //   small-kv4  small's shape with 4 KV heads over a bare 16-token vocabulary (arc-bench; 4.4M)
-// All use rms_norm_eps 1e-5 and a 2048-token context; the compact ones also carry BOS, EOS and PAD.
+//   llama-3.2-1b   Meta's Llama-3.2-1B exactly: vocabulary 128,256, width 2048, 16 layers, 32 heads
+//              / 8 KV heads, MLP 8192, tied embeddings, rope_theta 500000 with Llama-3 scaling
+//              (factor 32, low 1, high 4, original context 8192), context 131,072 (1.236B)
+//   llama3-2layer  2 layers of width 256, 4 heads / 2 KV heads, MLP 1024 over the same real
+//              vocabulary, tied, the same rope: the CI stand-in of llama-3.2-1b (34.9M, 33M of them
+//              the embedding)
+// All use rms_norm_eps 1e-5; the first four a 2048-token context, and the compact ones also carry
+// BOS, EOS and PAD; the Llama-3 ones carry Llama-3's BOS 128000 and EOS 128001/128008/128009.
 const std::vector<NamedModelConfig>& NamedModelConfigs();
 
 // The names of NamedModelConfigs() (only the compact ones when `compact_only`), joined by ", ".

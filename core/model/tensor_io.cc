@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <new>
 #include <utility>
 #include <vector>
@@ -11,7 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
+#include "core/data/file_util.h"
 #include "core/data/status_macros.h"
+#include "nlohmann/json.hpp"
 
 namespace arc {
 namespace {
@@ -88,6 +92,7 @@ absl::StatusOr<at::Tensor> ReadTensor(const ShardedSafetensors& file, absl::stri
     // bytes may be unaligned.
     at::Tensor tensor = at::empty(view.shape, at::TensorOptions().dtype(*type));
     if (view.bytes > 0) std::memcpy(tensor.data_ptr(), view.data, view.bytes);
+    file.ShardOf(name)->ReleasePages(name);
     if (dtype.has_value() && at::isFloatingType(*type) && *dtype != *type) {
       tensor = tensor.to(*dtype);
     }
@@ -140,6 +145,46 @@ absl::Status SaveTensors(const std::string& path, const std::map<std::string, at
     }
     return WriteSafetensors(path, views, metadata);
   });
+}
+
+absl::Status SaveTensorsSharded(const std::string& dir,
+                                const std::map<std::string, at::Tensor>& tensors,
+                                int64_t max_shard_bytes,
+                                const std::map<std::string, std::string>& metadata) {
+  if (max_shard_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_shard_bytes must be positive, got ", max_shard_bytes));
+  }
+  // Greedy in name order: a new shard starts when the next tensor would overflow a non-empty one.
+  std::vector<std::map<std::string, at::Tensor>> shards(1);
+  int64_t shard_bytes = 0, total_bytes = 0;
+  for (const auto& [name, tensor] : tensors) {
+    const int64_t bytes =
+        tensor.defined() ? tensor.numel() * static_cast<int64_t>(tensor.element_size()) : 0;
+    if (!shards.back().empty() && shard_bytes + bytes > max_shard_bytes) {
+      shards.emplace_back();
+      shard_bytes = 0;
+    }
+    shards.back().emplace(name, tensor);
+    shard_bytes += bytes;
+    total_bytes += bytes;
+  }
+  const int n = static_cast<int>(shards.size());
+  nlohmann::json weight_map = nlohmann::json::object();
+  for (int i = 0; i < n; ++i) {
+    char file[64];
+    std::snprintf(file, sizeof(file), "model-%05d-of-%05d.safetensors", i + 1, n);
+    ARC_RETURN_IF_ERROR(SaveTensors(dir + "/" + file, shards[i], metadata));
+    for (const auto& item : shards[i]) weight_map[item.first] = file;
+  }
+  nlohmann::json index = {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}};
+  ARC_RETURN_IF_ERROR(
+      WriteFileAtomic(dir + "/model.safetensors.index.json", index.dump(2) + "\n"));
+  // A single-file checkpoint left from an earlier save would win over the index
+  // (ShardedSafetensors::OpenDirectory prefers it).
+  std::error_code ec;
+  std::filesystem::remove(dir + "/model.safetensors", ec);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<at::Tensor> TakeTensor(std::map<std::string, at::Tensor>& tensors,

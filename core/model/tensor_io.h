@@ -1,7 +1,9 @@
 // Safetensors files <-> libtorch tensors, and a checked getter for model loading.
 //
 // Loading copies every tensor out of the file mapping into memory the tensor owns, so a returned
-// tensor never aliases a mapping that is unmapped when the ShardedSafetensors goes away. Saving
+// tensor never aliases a mapping that is unmapped when the ShardedSafetensors goes away; the
+// mapping's pages of a tensor just read are released at once, so a load peaks near the size of
+// what it keeps, not twice that. Saving
 // takes contiguous CPU copies and writes through WriteSafetensors (atomic, reference layout).
 //
 // dtypes: BOOL, U8, I8, I16, I32, I64, F16, BF16, F32 and F64 map to their at::ScalarType; U16,
@@ -53,6 +55,17 @@ absl::StatusOr<std::map<std::string, at::Tensor>> LoadTensors(
 // name, plus WriteSafetensors' errors.
 absl::Status SaveTensors(const std::string& path, const std::map<std::string, at::Tensor>& tensors,
                          const std::map<std::string, std::string>& metadata = {});
+
+// Writes the tensors as a Hugging Face sharded checkpoint in `dir` (which must exist):
+// model-0000N-of-0000M.safetensors, each at most `max_shard_bytes` unless one tensor alone is
+// larger (tensors in name order, a new shard when the next would overflow), and
+// model.safetensors.index.json ({"metadata": {"total_size": bytes}, "weight_map": {name: file}}).
+// Removes a stale model.safetensors, which loaders would otherwise prefer. INVALID_ARGUMENT for
+// max_shard_bytes <= 0, plus SaveTensors' errors.
+absl::Status SaveTensorsSharded(const std::string& dir,
+                                const std::map<std::string, at::Tensor>& tensors,
+                                int64_t max_shard_bytes,
+                                const std::map<std::string, std::string>& metadata = {});
 
 // Removes `name` from `tensors` and returns it after checking its shape, for model loading that
 // must account for every tensor of a checkpoint. NOT_FOUND `missing tensor "x"`; INVALID_ARGUMENT

@@ -134,6 +134,8 @@ absl::StatusOr<DecodedViews> DecodeViews(const InferenceModel& model, const Prom
   decode.prefill_chunk_tokens = 2048;
   const bool has_grammar = inference.constrained && format.AllowedNextTokens({}).ok();
   decode.constraint = has_grammar ? &constraint : nullptr;
+  // Only the grid tokens' logits per step (the same tokens; the views' sum_logprob is not used).
+  decode.restrict_to_allowed = true;
 
   DecodedViews out;
   out.predictions.resize(tests.size());

@@ -58,6 +58,10 @@
     "colour/order-permuted copies per TTT sample")                                                \
   X(ttt_augment, Bool, ttt_data.augment, true, 0, 0, Closed, "", "ttt_options.augment",           \
     "apply the paper's 23 augmenters to TTT samples")                                             \
+  X(ttt_translate, Choice, ttt_data.translate, "consistent", 0, 0, Closed, "consistent,marc",    \
+    "ttt_options.translate",                                                                      \
+    "RandomTranslateXY shifts: consistent (one per task, inputs and outputs alike) or marc "      \
+    "(marc's exactly: the same for every task, an output moved apart from its input)")           \
   X(ttt_leave_two, Bool, ttt_data.leave_two_top_up, true, 0, 0, Closed, "",                       \
     "ttt_options.leave_two_top_up", "top up leave-one-out samples with leave-two-out ones")       \
   X(loss_mask, Choice, loss_mask, "outputs_after_first", 0, 0, Closed,                            \

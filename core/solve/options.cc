@@ -92,6 +92,11 @@ void FromValue(const OptionValue& v, LossMaskMode& f) {
                                                 : LossMaskMode::kOutputsAfterFirst;
 }
 
+OptionValue ToValue(TranslateMode m) { return std::string(TranslateModeName(m)); }
+void FromValue(const OptionValue& v, TranslateMode& f) {
+  f = ParseTranslateMode(std::get<std::string>(v)).value_or(TranslateMode::kConsistent);
+}
+
 OptionValue ToValue(SelectionMode m) { return std::string(SelectionModeName(m)); }
 void FromValue(const OptionValue& v, SelectionMode& f) {
   f = ParseSelectionMode(std::get<std::string>(v)).value_or(SelectionMode::kVote);
@@ -397,6 +402,15 @@ absl::StatusOr<SolveOptions> ApplySolveOptionsJson(std::string_view json, const 
     if (!j.ok()) return Invalid(source, j.status().message());
     return ApplySolveOptionsTree(*j, source, std::move(base));
   });
+}
+
+std::string MarcPresetSolveOptionsJson() {
+  return R"({
+  "lora_rank": 128,
+  "lora_targets": ["q_proj", "v_proj", "gate_proj", "up_proj", "down_proj", "lm_head"],
+  "ttt_translate": "marc"
+}
+)";
 }
 
 absl::StatusOr<SolveOptions> LoadModelSolveOptions(const std::string& model_dir,

@@ -157,6 +157,14 @@ inline constexpr char kModelSolveOptionsFile[] = "solve_options.json";
 // INVALID_ARGUMENT "SOURCE: unknown option \"x\"", "SOURCE: ttt_lr: 2 is outside 0..1".
 absl::StatusOr<SolveOptions> ApplySolveOptionsJson(std::string_view json, const std::string& source,
                                                    SolveOptions base);
+// The marc preset: marc's effective TTT settings (reference mit-ttt-pipeline.md §3.7) where
+// they differ from the built-in defaults, as solve_options.json text: LoRA rank 128 (alpha 16 and
+// lr 1e-4 are the built-in values) on q, v, gate, up, down and lm_head (marc's output-layer flag
+// parses "False" as true, so its runs trained an lm_head LoRA too), and marc's translate shifts.
+// arc-init-model writes it into the Llama-3 model directories it makes; copy it into a published
+// checkpoint's directory to serve that checkpoint with marc's settings (docs/GPU.md).
+std::string MarcPresetSolveOptionsJson();
+
 // `base` with <model_dir>/solve_options.json on top; `base` unchanged when the file is absent.
 absl::StatusOr<SolveOptions> LoadModelSolveOptions(const std::string& model_dir,
                                                    SolveOptions base = {});

@@ -79,7 +79,7 @@ Level BuildLevel(const Task& task, int leave_n, const TttDataOptions& o, TttData
   absl::flat_hash_set<Task> seen;
   for (const Task& t : base) AddUnique({t, leave_n, "", -1}, seen, unpermuted, stats.duplicates);
   if (o.augment) {
-    for (const AugmenterPtr& aug : PaperTttAugmenters(o.augmenter_groups)) {
+    for (const AugmenterPtr& aug : PaperTttAugmenters(o.augmenter_groups, o.translate, o.seed)) {
       for (const Task& t : base) {
         std::optional<Task> a = AugmentTask(t, *aug, rng, o.max_side);
         if (!a) {

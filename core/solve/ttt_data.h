@@ -19,8 +19,11 @@
 // then, if max_total_tokens > 0, samples are dropped from the end until the sum fits.
 //
 // Deviations from the paper, all for determinism: set() order is replaced by first-occurrence
-// order plus explicit seeded shuffles; RandomTranslateXY draws its shift per task from the
-// generator (the paper's shift never varies). Everything is a pure function of (task, options).
+// order plus explicit seeded shuffles. RandomTranslateXY follows `translate` (option
+// ttt_translate, core/data/augment.h): by default one shift per task drawn from the generator and
+// applied to inputs and outputs alike; `marc` reproduces marc's shifts exactly (the same for every
+// task, an input and its output moved by different amounts). Everything is a pure function of
+// (task, options).
 #ifndef ARC_CORE_SOLVE_TTT_DATA_H_
 #define ARC_CORE_SOLVE_TTT_DATA_H_
 
@@ -47,6 +50,8 @@ struct TttDataOptions {
   // apply the paper's augmenters (false: --no_transform)
   bool augment = solve_option_default::ttt_augment;
   PaperAugmenterGroups augmenter_groups;  // which of the 23 augmenters
+  // how RandomTranslateXY shifts (table: ttt_translate)
+  TranslateMode translate = TranslateMode::kConsistent;
   // colour-permuted + shuffled copies per task
   int permute_n = solve_option_default::ttt_permute_n;
   bool permute_colours = true;     // the permuted copies get a colour permutation (0 fixed)

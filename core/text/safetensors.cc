@@ -389,6 +389,16 @@ struct SafetensorsFile::Mapping {
   uint64_t bytes() const { return addr != nullptr ? size : owned.size(); }
 };
 
+void SafetensorsFile::ReleasePages(absl::string_view name) const {
+  const TensorInfo* info = Find(name);
+  if (info == nullptr || mapping_ == nullptr || mapping_->addr == nullptr) return;
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t start = reinterpret_cast<uintptr_t>(data_ + info->begin);
+  const uintptr_t begin = (start + page - 1) / page * page;  // whole pages inside the tensor only
+  const uintptr_t end = (start + info->NumBytes()) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 SafetensorsFile::SafetensorsFile(SafetensorsFile&&) = default;
 SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&&) = default;
 SafetensorsFile::~SafetensorsFile() = default;

@@ -141,6 +141,12 @@ class SafetensorsFile {
   absl::StatusOr<TensorView> View(absl::string_view name) const;
   // The "__metadata__" map (empty when absent).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // Drops the resident pages of the tensor's bytes from a file mapping once they have been copied
+  // out: otherwise every page read stays resident (and counted in the process's RSS) until the file
+  // is unmapped, so a load would peak at twice what it keeps. Later reads fault the pages back in
+  // from the file, so the data stay readable. Does nothing for FromBytes objects or absent names.
+  // Safe beside concurrent readers of the same tensor (they fault the pages back in).
+  void ReleasePages(absl::string_view name) const;
   // Length of the JSON header (N) and of the data buffer, in bytes.
   uint64_t header_bytes() const { return header_bytes_; }
   uint64_t data_bytes() const { return data_bytes_; }
