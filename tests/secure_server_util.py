@@ -140,10 +140,19 @@ class ServersTestCase(unittest.TestCase):
     PREFIX = "servers"
 
     @classmethod
+    def make_model(cls, dir_):
+        """The model directory the class's servers load; a subclass may make another."""
+        return tiny_model(dir_)
+
+    @classmethod
     def setUpClass(cls):
         cls.dir = temp_dir(cls.PREFIX)
-        cls.model = tiny_model(cls.dir)
         cls.servers = []
+        try:
+            cls.model = cls.make_model(cls.dir)
+        except BaseException:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+            raise
 
     @classmethod
     def tearDownClass(cls):
