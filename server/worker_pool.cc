@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/logger.h"
+#include "tools/flags/heap.h"
 
 namespace arc::server {
 namespace {
@@ -109,6 +110,9 @@ void WorkerPool::Run(int index) {
           .Add("error", result.status().message());
     }
     jobs_->Finish(job, std::move(result));
+    // The job's solver, adapter and activations are gone: return their free pages to the OS, so
+    // one large job (a long TTT, a big search) does not set the server's footprint for good.
+    ReleaseFreedMemory();
   }
   LogLine(LogLevel::kDebug, "worker_stopped").Add("worker", index);
 }
