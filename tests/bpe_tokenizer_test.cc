@@ -336,6 +336,19 @@ TEST(BpeTokenizerTest, RefusesInconsistentVocabularies) {
   j["model"]["vocab"]["q"] = 5;
   EXPECT_EQ(ParseError(j), "model.vocab: id 5 is used twice");
 
+  // Ids far beyond the tokens listed would size the per-token tables (a fuzzer-found input).
+  j = SmallTokenizerJson();
+  const int64_t listed = static_cast<int64_t>(j["model"]["vocab"].size() + j["added_tokens"].size());
+  const int64_t limit = 2 * listed + 1024;
+  j["model"]["vocab"]["\u00a5"] = 6666165;
+  EXPECT_EQ(ParseError(j),
+            absl::StrCat("model.vocab['\\xc2\\xa5']: id must be an integer in 0..", limit - 1,
+                         " (below twice the tokens the file lists, plus 1024)"));
+  j = SmallTokenizerJson();
+  j["added_tokens"][0]["id"] = limit;
+  EXPECT_EQ(ParseError(j), absl::StrCat("added_tokens[0].id: ", limit, " is outside 0..",
+                                        limit - 1, " (below twice the tokens the file lists, plus 1024)"));
+
   j = SmallTokenizerJson();
   j["model"]["merges"].push_back("x y");
   EXPECT_EQ(ParseError(j), "model.merges[5]: 'xy' is not in the vocab");

@@ -428,7 +428,12 @@ std::optional<int> FirstPresent(const absl::flat_hash_map<std::string, int>& ind
   return std::nullopt;
 }
 
-constexpr int kMaxTokenId = 1 << 24;  // far above any real vocabulary; bounds allocations
+constexpr int kMaxTokenId = 1 << 24;  // far above any real vocabulary
+// Ids index per-token tables, so a file's ids must stay within twice the tokens it lists plus
+// this slack (real vocabularies are dense; Llama-3 lists 128,256 tokens with ids 0..128,255):
+// otherwise one entry with id 6,000,000 in a 50-byte file would allocate 6M table rows (a
+// fuzzer-found input took over 10 s and 200 MB).
+constexpr int64_t kTokenIdSlack = 1024;
 
 }  // namespace
 
@@ -481,12 +486,20 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::FromJson(const Json&
   if (vocab_it == model.end() || !vocab_it->is_object()) {
     return FieldError("model.vocab", "missing or not an object");
   }
+  // The ids' bound: see kTokenIdSlack.
+  int64_t listed = static_cast<int64_t>(vocab_it->size());
+  if (const auto added = root.find("added_tokens"); added != root.end() && added->is_array()) {
+    listed += static_cast<int64_t>(added->size());
+  }
+  const int64_t id_limit = std::min<int64_t>(kMaxTokenId, 2 * listed + kTokenIdSlack);
   int max_id = -1;
   for (const auto& [text, id_json] : vocab_it->items()) {
     if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 ||
-        id_json.get<int64_t>() >= kMaxTokenId) {
-      return FieldError(absl::StrCat("model.vocab['", absl::CHexEscape(text), "']"),
-                        absl::StrCat("id must be an integer in 0..", kMaxTokenId - 1));
+        id_json.get<int64_t>() >= id_limit) {
+      return FieldError(
+          absl::StrCat("model.vocab['", absl::CHexEscape(text), "']"),
+          absl::StrCat("id must be an integer in 0..", id_limit - 1,
+                       " (below twice the tokens the file lists, plus ", kTokenIdSlack, ")"));
     }
     max_id = std::max(max_id, id_json.get<int>());
   }
@@ -579,9 +592,11 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::FromJson(const Json&
       }
       AddedToken t;
       const int64_t id = a["id"].get<int64_t>();
-      if (id < 0 || id >= kMaxTokenId) {
+      if (id < 0 || id >= id_limit) {
         return FieldError(absl::StrCat(field, ".id"),
-                          absl::StrCat(id, " is outside 0..", kMaxTokenId - 1));
+                          absl::StrCat(id, " is outside 0..", id_limit - 1,
+                                       " (below twice the tokens the file lists, plus ",
+                                       kTokenIdSlack, ")"));
       }
       t.id = static_cast<int>(id);
       t.content = a["content"].get<std::string>();
