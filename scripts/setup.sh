@@ -12,8 +12,9 @@ PACKAGES=(
   # clang with its runtime libraries: libFuzzer and the sanitizers (scripts/fuzz.sh, scripts/test.sh
   # --sanitize; docs/SECURITY.md)
   clang libclang-rt-14-dev
-  # model runtime: libtorch (CPU) and a fast BLAS for it
-  libtorch-dev libopenblas0-openmp
+  # model runtime: libtorch (CPU) and a fast BLAS for it; libblas-dev's cblas.h and libblas.so for
+  # the direct float32 decoding path (core/model/cpu_decoder.h)
+  libtorch-dev libopenblas0-openmp libblas-dev
   # service stack
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev nlohmann-json3-dev
@@ -31,6 +32,8 @@ PACKAGES=(
   python3-pytest
   # a headless browser that renders the HTML report in tests/html_report_browser_test.py
   chromium
+  # PyTorch eager 1.13, the other side of bench/eager_compare.sh's speed ratios
+  python3-torch
   # certificates made at test time (tests/security_test.py) and deploy/secrets/make-dev-secrets.sh
   openssl
 )

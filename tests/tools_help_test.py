@@ -45,7 +45,7 @@ EXPECTED = {
     "arc-init-model": {"preset": "small", "out": '""', "seed": "0", "context": "0",
                        "tokenizer": '""', "dtype": '""', "shard_mb": "-1"},
     "arc-bench": {"configs": "golden,small-kv4", "batches": "1,16", "seq_len": "64",
-                  "json": "false"},
+                  "json": "false", "phases": "forward,train,decode", "direct_cpu": "true"},
     "arc-train": {"preset": '""', "out": '""', "lr": "0.0015", "arc_dir": "../shared/data/arc-agi-1",
                   "resume": "false"},
     "arc-solve": {"model": "models/default", "out": "out/submission.json",
@@ -169,6 +169,12 @@ class HelpTest(unittest.TestCase):
         r = run([ARGS.bin["arc-solve"], "stray"])
         self.assertEqual(r.returncode, 2)
         self.assertIn('unexpected argument "stray"', r.stderr)
+        r = run([ARGS.bin["arc-bench"], "--phases=forward,prefill"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('--phases: unknown phase "prefill"', r.stderr)
+        r = run([ARGS.bin["arc-bench"], "--batches=1,x"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('--batches: "x" is not a batch size in [1, 4096]', r.stderr)
 
 
 class DocsTest(unittest.TestCase):

@@ -8,7 +8,8 @@
 //   forward  logits for (B, seq_len) tokens under InferenceMode,
 //   train    one LoRA training step (forward, cross-entropy, backward, AdamW) on (B, seq_len),
 //   decode   GreedyDecode of B prompts of seq_len/2 tokens for new_tokens tokens (prefill included
-//            in the time, only generated tokens counted),
+//            in the time, only generated tokens counted; --direct_cpu=false measures the libtorch
+//            path instead of core/model/cpu_decoder.h),
 // in tokens per second and achieved GFLOP/s, next to the float32 matrix-product peak measured in
 // the same run (a square at::mm). FLOP counts are the dense model's
 // (ModelConfig::ForwardFlopsPerToken, 2 per multiply-add); a training step counts as 2x the forward
@@ -40,6 +41,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -62,6 +64,11 @@ ABSL_FLAG(std::string, configs, "golden,small-kv4",
 ABSL_FLAG(double, min_seconds, 0.5, "minimum measuring time per row");
 ABSL_FLAG(int, matmul_size, 1024, "side of the square float32 matmul that measures the peak");
 ABSL_FLAG(bool, json, false, "print JSON instead of the table");
+ABSL_FLAG(std::string, phases, "forward,train,decode",
+          "comma-separated phases to measure: forward, train, decode");
+ABSL_FLAG(bool, direct_cpu, true,
+          "decode a float32 CPU model through the direct BLAS path (core/model/cpu_decoder.h); "
+          "false: through libtorch operations, as before it existed");
 ABSL_FLAG(int64_t, attention_block_elements, arc::ModelOptions().attention_block_elements,
           "score elements per attention block (core/model/attention.h); a huge value computes "
           "each layer's attention in one block");
@@ -133,6 +140,14 @@ struct Row {
 
 // Sum of forward FLOPs for `tokens` positions starting at context `start` (attention over a
 // growing context).
+// Whether --phases names `phase`.
+bool Measure(absl::string_view phase) {
+  for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_phases), ',')) {
+    if (p == phase) return true;
+  }
+  return false;
+}
+
 double FlopsForSpan(const ModelConfig& c, int64_t start, int64_t tokens) {
   double total = 0;
   for (int64_t t = 0; t < tokens; ++t) total += c.ForwardFlopsPerToken(start + t + 1);
@@ -152,14 +167,14 @@ std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
     const at::Tensor tokens = at::randint(config.vocab_size, {b, t}, at::kLong);
     const double forward_flops = b * FlopsForSpan(config, 0, t);
 
-    {  // forward
+    if (Measure("forward")) {  // forward
       ResetPeakRss();
       c10::InferenceMode guard;
       const double s = TimePerCall([&] { model->forward(tokens); });
       rows.push_back({name, config.NumParameters(), b, "forward", b * t / s,
                       forward_flops / s / 1e9, PeakRssBytes()});
     }
-    {  // LoRA training step, MIT targets (q, v, gate, up, down), rank 8
+    if (Measure("train")) {  // LoRA training step, MIT targets (q, v, gate, up, down), rank 8
       ResetPeakRss();
       LoraConfig lc;
       lc.rank = 8;
@@ -178,7 +193,7 @@ std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
       rows.push_back({name, config.NumParameters(), b, "train", b * t / s,
                       2 * forward_flops / s / 1e9, PeakRssBytes()});
     }
-    {  // greedy decoding
+    if (Measure("decode")) {  // greedy decoding
       ResetPeakRss();
       const int64_t p = std::max<int64_t>(1, t / 2);
       std::vector<std::vector<int64_t>> prompts(b, std::vector<int64_t>(p));
@@ -188,6 +203,7 @@ std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
       DecodeOptions options;
       options.max_new_tokens = new_tokens;
       options.max_batch_size = b;
+      options.direct_cpu = absl::GetFlag(FLAGS_direct_cpu);
       const double s =
           TimePerCall([&] { GreedyDecode(*model, nullptr, prompts, options).value(); });
       const double flops =
@@ -204,7 +220,19 @@ int Main() {
   torch::set_num_threads(threads);
   std::vector<int64_t> batches;
   for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_batches), ',')) {
-    batches.push_back(std::stoll(std::string(s)));
+    int64_t b = 0;
+    if (!absl::SimpleAtoi(s, &b) || b <= 0 || b > 4096) {
+      std::cerr << "arc-bench: --batches: \"" << s << "\" is not a batch size in [1, 4096]\n";
+      return 2;
+    }
+    batches.push_back(b);
+  }
+  for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_phases), ',')) {
+    if (p != "forward" && p != "train" && p != "decode") {
+      std::cerr << "arc-bench: --phases: unknown phase \"" << p
+                << "\" (known: forward, train, decode)\n";
+      return 2;
+    }
   }
   const double peak = MatmulPeakGflops(absl::GetFlag(FLAGS_matmul_size));
   std::vector<Row> rows;
@@ -265,7 +293,8 @@ int main(int argc, char** argv) {
       "and GFLOP/s, next to the float32 matrix-product peak measured in the same run. Weights are "
       "seeded random; no model directory is read.",
       "arc-bench [--configs golden,small-kv4] [--batches 1,16] [--threads N] [--seq_len 64] "
-      "[--new_tokens 32] [--min_seconds 0.5] [--attention_block_elements N] [--json]",
+      "[--new_tokens 32] [--min_seconds 0.5] [--attention_block_elements N] "
+      "[--phases forward,train,decode] [--direct_cpu=false] [--json]",
       {},
       {},
       absl::StrCat("configurations:\n", arc::ModelConfigHelp())};

@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/data/status_macros.h"
+#include "core/model/cpu_decoder.h"
 #include "core/model/interrupt.h"
 #include "core/model/kv_cache.h"
 #include "core/model/lora.h"
@@ -63,8 +65,20 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
     results[chunk[r]].prompt_tokens = static_cast<int64_t>(p.size());
   }
 
-  KvCache cache(model.config(), b, max_len + options.max_new_tokens,
-                model.options().tensor_options());
+  // The trunk: the direct float32 CPU path (packed rows, each with its own cache) where it applies,
+  // else the libtorch model over a left-padded batch and a KvCache.
+  std::unique_ptr<CpuDecoder> direct;
+  std::unique_ptr<KvCache> cache;
+  if (options.direct_cpu && CpuDecoder::Supports(model, adapter)) {
+    std::vector<int64_t> capacities;
+    for (size_t i : chunk) {
+      capacities.push_back(static_cast<int64_t>(prompts[i].size()) + options.max_new_tokens);
+    }
+    direct = std::make_unique<CpuDecoder>(model, adapter, capacities);
+  } else {
+    cache = std::make_unique<KvCache>(model.config(), b, max_len + options.max_new_tokens,
+                                      model.options().tensor_options());
+  }
   // The prefill, in pieces along time when the batch is large (see DecodeOptions).
   int64_t piece = max_len;
   if (options.prefill_chunk_tokens > 0 && b * max_len > options.prefill_chunk_tokens) {
@@ -73,8 +87,8 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
   // The last position's final hidden state, (B, C): one LM-head product per step follows, over the
   // whole vocabulary or only over the tokens the constraint allows.
   auto last_hidden = [&](const at::Tensor& step_tokens, const at::Tensor& step_mask) {
-    const at::Tensor h = model.Hidden(step_tokens, step_mask, adapter, &cache);  // (B, T, C)
-    return h.select(1, h.size(1) - 1);                                          // (B, C)
+    const at::Tensor h = model.Hidden(step_tokens, step_mask, adapter, cache.get());  // (B, T, C)
+    return h.select(1, h.size(1) - 1);                                               // (B, C)
   };
   at::Tensor hidden;  // (B, C)
   for (int64_t start = 0; start < max_len; start += piece) {
@@ -83,8 +97,21 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
           absl::StrCat("decoding cancelled during the prefill, at token ", start, " of ", max_len));
     }
     const int64_t len = std::min(piece, max_len - start);
-    hidden = last_hidden(tokens.narrow(1, start, len).to(device),
-                         mask.narrow(1, start, len).to(device));  // (B, C)
+    if (direct != nullptr) {
+      // Each row's own tokens [start, start + len) of its unpadded prompt: the pieces cover the
+      // longest prompt, shorter ones end early (a row given nothing keeps its last hidden state).
+      std::vector<std::vector<int64_t>> pieces(b);
+      for (int64_t r = 0; r < b; ++r) {
+        const std::vector<int64_t>& p = prompts[chunk[r]];
+        const int64_t from = std::min<int64_t>(start, p.size());
+        const int64_t to = std::min<int64_t>(start + len, p.size());
+        pieces[r].assign(p.begin() + from, p.begin() + to);
+      }
+      hidden = direct->Extend(pieces).to(device);  // (B, C)
+    } else {
+      hidden = last_hidden(tokens.narrow(1, start, len).to(device),
+                           mask.narrow(1, start, len).to(device));  // (B, C)
+    }
   }
 
   const std::set<int64_t> stops(options.stop_token_ids.begin(), options.stop_token_ids.end());
@@ -178,13 +205,24 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
     at::Tensor step_tokens = next_cpu.view({rows, 1});  // (B, 1)
     if (static_cast<int64_t>(keep.size()) < rows) {
       const at::Tensor rows_kept = at::tensor(keep, at::kLong);
-      cache.KeepRows(rows_kept);
+      if (direct != nullptr) {
+        direct->KeepRows(keep);
+      } else {
+        cache->KeepRows(rows_kept);
+      }
       step_tokens = step_tokens.index_select(0, rows_kept);  // (B', 1)
       std::vector<size_t> still;
       for (int64_t r : keep) still.push_back(active[r]);
       active = std::move(still);
     }
-    hidden = last_hidden(step_tokens.to(device), /*attention_mask=*/{});  // (B', C)
+    if (direct != nullptr) {
+      const int64_t* ids = step_tokens.data_ptr<int64_t>();
+      std::vector<std::vector<int64_t>> next_tokens(step_tokens.size(0));
+      for (size_t r = 0; r < next_tokens.size(); ++r) next_tokens[r] = {ids[r]};
+      hidden = direct->Extend(next_tokens).to(device);  // (B', C)
+    } else {
+      hidden = last_hidden(step_tokens.to(device), /*attention_mask=*/{});  // (B', C)
+    }
   }
   return absl::OkStatus();
 }

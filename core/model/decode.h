@@ -1,7 +1,9 @@
 // Batched greedy decoding and continuation scoring with the Llama decoder (core/llama.h).
 //
 // GreedyDecode: prompts (token ids, any lengths) are decoded in chunks of at most max_batch_size,
-// longest first so a chunk's prompts have similar lengths. Each chunk is left-padded with
+// longest first so a chunk's prompts have similar lengths. A float32 CPU model runs each chunk
+// through CpuDecoder (core/model/cpu_decoder.h: packed rows, each with its own cache, no padding;
+// DecodeOptions::direct_cpu); otherwise each chunk is left-padded with
 // pad_token_id under an attention mask, prefilled through a KvCache in one forward, then extended
 // one token per step by argmax over the logits (restricted to the constraint's allowed tokens when
 // a TokenConstraint is given). A sequence stops on any stop token, on max_new_tokens, or when the
@@ -19,7 +21,8 @@
 // a step that never forms the full-vocabulary logits.
 //
 // Memory: a chunk's KvCache holds layers x 2 x (chunk, Hkv, longest prompt + max_new_tokens, D)
-// elements in the model dtype, allocated once per chunk; choose max_batch_size accordingly.
+// elements in the model dtype, allocated once per chunk (CpuDecoder: each row's own prompt +
+// max_new_tokens slots instead of the longest's); choose max_batch_size accordingly.
 //
 // Both run under c10::InferenceMode on the calling thread and only read the model and the adapter,
 // so several threads may decode on one shared base model at once, each with its own (or no)
@@ -73,6 +76,11 @@ struct DecodeOptions {
   // Optional; returning true stops decoding with CANCELLED before the next step (and between the
   // pieces of a chunked prefill).
   std::function<bool()> is_cancelled;
+  // A float32 model on the CPU (with a float32 adapter or none) decodes through CpuDecoder (core/
+  // model/cpu_decoder.h): direct BLAS calls on packed, unpadded rows instead of libtorch operations
+  // on a left-padded batch; the tokens agree with the libtorch path up to float32 rounding of the
+  // hidden states (a near-tie of two logits can break the other way). false: always libtorch.
+  bool direct_cpu = true;
   // > 0: a batch whose prompts hold more than this many tokens in all (rows x the longest prompt)
   // is prefilled in pieces along time of about this many tokens, with a cancellation check between
   // pieces, so one prefill cannot delay a cancellation by seconds. 0: one prefill call. The result

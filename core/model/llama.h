@@ -170,6 +170,12 @@ class LlamaModelImpl : public torch::nn::Module {
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
 
+  // The blocks of `layers`, typed.
+  const std::vector<std::shared_ptr<LlamaDecoderLayerImpl>>& blocks() const { return blocks_; }
+  // The rotary inverse frequencies (D/2) float32 on the model's device, Llama-3 scaled when
+  // configured: the angle of position p in dimension pair i is float(p) * inv_freq[i].
+  const at::Tensor& inv_freq() const { return inv_freq_; }
+
  private:
   AttentionContext MakeContext(const at::Tensor& tokens, const at::Tensor& attention_mask,
                                const KvCache* cache) const;

@@ -1,0 +1,371 @@
+#include "core/model/cpu_decoder.h"
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "core/model/interrupt.h"
+#include "core/model/lora.h"
+
+#ifdef ARC_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+namespace arc {
+namespace {
+
+bool IsCpuFloat(const at::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous();
+}
+
+// RMSNorm of n rows of width c: out = weight * x / sqrt(mean(x^2) + eps), in float32 like
+// RMSNormImpl (the sum of squares accumulates in double).
+void RmsNorm(const float* x, int64_t n, int64_t c, const float* weight, double eps, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* xi = x + i * c;
+    double sum = 0;
+    for (int64_t j = 0; j < c; ++j) sum += static_cast<double>(xi[j]) * xi[j];
+    const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(c) + eps));
+    float* oi = out + i * c;
+    for (int64_t j = 0; j < c; ++j) oi[j] = weight[j] * (xi[j] * inv);
+  }
+}
+
+#ifdef ARC_HAVE_CBLAS
+// Row-major c (m, n) = alpha * a (m, k) op(b) + beta * c; op(b) = b^T for b stored (n, k).
+void Gemm(bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
+              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+
+// y (out) = alpha * w (out, in) x (in) + beta * y: the one-row case of Gemm(true, ...), where a
+// matrix-vector product skips the packing a matrix product does.
+void Gemv(int64_t out, int64_t in, float alpha, const float* w, int64_t ldw, const float* x,
+          float beta, float* y) {
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), alpha, w,
+              static_cast<int>(ldw), x, 1, beta, y, 1);
+}
+#else
+void Gemm(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+          float, float*, int64_t) {
+  TORCH_CHECK(false, "CpuDecoder: built without a BLAS (cblas.h)");
+}
+void Gemv(int64_t, int64_t, float, const float*, int64_t, const float*, float, float*) {
+  TORCH_CHECK(false, "CpuDecoder: built without a BLAS (cblas.h)");
+}
+#endif
+
+// y (n, out) = alpha * x (n, in) w^T + beta * y for row-major w (out, in).
+void Linear(int64_t n, int64_t out, int64_t in, float alpha, const float* x, const float* w,
+            float beta, float* y) {
+  if (n == 1) {
+    Gemv(out, in, alpha, w, in, x, beta, y);
+  } else {
+    Gemm(/*transpose_b=*/true, n, out, in, alpha, x, in, w, in, beta, y, out);
+  }
+}
+
+// One query row against s cached keys and values (each (s, d) contiguous): the decoding step's
+// attention, in plain loops (a BLAS call per head costs more than the few thousand multiply-adds).
+// scores: scratch of s floats.
+void AttendOne(const float* q, const float* keys, const float* values, int64_t s, int64_t d,
+               float scale, float* scores, float* out) {
+  float top = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < s; ++j) {
+    const float* k = keys + j * d;
+    float dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t i = 0; i < d; ++i) dot += q[i] * k[i];
+    scores[j] = dot * scale;
+    top = std::max(top, scores[j]);
+  }
+  double sum = 0;
+  for (int64_t j = 0; j < s; ++j) {
+    scores[j] = std::exp(scores[j] - top);
+    sum += scores[j];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  std::fill(out, out + d, 0.0f);
+  for (int64_t j = 0; j < s; ++j) {
+    const float p = scores[j] * inv;
+    const float* v = values + j * d;
+#pragma omp simd
+    for (int64_t i = 0; i < d; ++i) out[i] += p * v[i];
+  }
+}
+
+// Rotates x (n tokens x heads x D) in place with the tables' row of each token's position.
+void Rope(float* x, int64_t n, int64_t heads, int64_t d, const std::vector<int64_t>& position,
+          const float* cos, const float* sin) {
+  const int64_t half = d / 2;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* c = cos + position[i] * half;
+    const float* s = sin + position[i] * half;
+    for (int64_t h = 0; h < heads; ++h) {
+      float* v = x + (i * heads + h) * d;
+      for (int64_t j = 0; j < half; ++j) {
+        const float x1 = v[j], x2 = v[j + half];
+        v[j] = x1 * c[j] - x2 * s[j];
+        v[j + half] = x2 * c[j] + x1 * s[j];
+      }
+    }
+  }
+}
+
+template <typename T>
+void Grow(std::vector<T>& buffer, int64_t size) {
+  if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
+}
+
+}  // namespace
+
+bool CpuDecoder::Supports(const LlamaForCausalLMImpl& model, const LoraAdapter* adapter) {
+#ifndef ARC_HAVE_CBLAS
+  (void)model;
+  (void)adapter;
+  return false;
+#else
+  if (!model.options().device.is_cpu() || model.options().dtype != at::kFloat) return false;
+  if (adapter == nullptr) return true;
+  if (adapter->training() && adapter->config().dropout > 0) return false;
+  for (const at::Tensor& t : adapter->Parameters()) {
+    if (!IsCpuFloat(t)) return false;
+  }
+  return true;
+#endif
+}
+
+CpuDecoder::CpuDecoder(const LlamaForCausalLMImpl& model, const LoraAdapter* adapter,
+                       const std::vector<int64_t>& capacities) {
+  TORCH_CHECK(Supports(model, adapter), "CpuDecoder: unsupported model or adapter");
+  const ModelConfig& c = model.config();
+  layers_count_ = c.num_hidden_layers;
+  hidden_ = c.hidden_size;
+  inter_ = c.intermediate_size;
+  heads_ = c.num_attention_heads;
+  kv_heads_ = c.num_key_value_heads;
+  head_dim_ = c.head_dim;
+  vocab_ = c.vocab_size;
+  eps_ = c.rms_norm_eps;
+  if (adapter != nullptr) lora_scale_ = static_cast<float>(adapter->scale());
+
+  auto data = [](const at::Tensor& t) {
+    TORCH_CHECK(IsCpuFloat(t), "CpuDecoder: a weight is not a contiguous float32 CPU tensor");
+    return t.data_ptr<float>();
+  };
+  const LlamaModelImpl& trunk = *model.model;
+  embed_ = data(trunk.embed_tokens->weight);
+  final_norm_ = data(trunk.norm->weight);
+  for (int64_t l = 0; l < layers_count_; ++l) {
+    const LlamaDecoderLayerImpl& block = *trunk.blocks()[l];
+    Layer layer;
+    layer.input_norm = data(block.input_layernorm->weight);
+    layer.post_norm = data(block.post_attention_layernorm->weight);
+    auto make = [&](const arc::Projection& module, ProjectionKind kind) {
+      Projection p;
+      p.w = data(module->weight);
+      p.out = module->weight.size(0);
+      p.in = module->weight.size(1);
+      if (adapter != nullptr) {
+        if (const LoraWeights* w = adapter->Find(l, kind)) {
+          p.a = data(w->a);
+          p.b = data(w->b);
+          p.rank = w->a.size(0);
+        }
+      }
+      return p;
+    };
+    const LlamaAttentionImpl& attn = *block.self_attn;
+    const LlamaMlpImpl& mlp = *block.mlp;
+    layer.q = make(attn.q_proj, ProjectionKind::kQ);
+    layer.k = make(attn.k_proj, ProjectionKind::kK);
+    layer.v = make(attn.v_proj, ProjectionKind::kV);
+    layer.o = make(attn.o_proj, ProjectionKind::kO);
+    layer.gate = make(mlp.gate_proj, ProjectionKind::kGate);
+    layer.up = make(mlp.up_proj, ProjectionKind::kUp);
+    layer.down = make(mlp.down_proj, ProjectionKind::kDown);
+    layers_.push_back(layer);
+  }
+
+  int64_t max_capacity = 1;
+  for (int64_t cap : capacities) {
+    TORCH_CHECK(cap > 0, "CpuDecoder: a row's capacity must be positive, got ", cap);
+    max_capacity = std::max(max_capacity, cap);
+  }
+  // The rotary tables with the operations of LlamaModelImpl::MakeContext: float(p) * inv_freq,
+  // then cos and sin in float32.
+  const at::Tensor angles =
+      at::arange(max_capacity, at::kLong).to(at::kFloat).unsqueeze(1) * trunk.inv_freq().cpu();
+  cos_ = angles.cos().contiguous();  // (P, D/2)
+  sin_ = angles.sin().contiguous();  // (P, D/2)
+
+  const int64_t per_slot = layers_count_ * 2 * kv_heads_ * head_dim_;
+  for (int64_t cap : capacities) {
+    Row row;
+    row.capacity = cap;
+    row.cache.reset(new float[per_slot * cap]);
+    row.last.assign(hidden_, 0.0f);
+    rows_.push_back(std::move(row));
+  }
+}
+
+int64_t CpuDecoder::length(int64_t row) const { return rows_.at(row).length; }
+
+int64_t CpuDecoder::cache_bytes() const {
+  int64_t slots = 0;
+  for (const Row& r : rows_) slots += r.capacity;
+  return slots * layers_count_ * 2 * kv_heads_ * head_dim_ * static_cast<int64_t>(sizeof(float));
+}
+
+float* CpuDecoder::CacheAt(Row& row, int64_t layer, int kv, int64_t head) {
+  return row.cache.get() + ((layer * 2 + kv) * kv_heads_ + head) * row.capacity * head_dim_;
+}
+
+void CpuDecoder::Project(const Projection& p, const float* x, int64_t n, float* y,
+                         bool accumulate) {
+  Linear(n, p.out, p.in, 1.0f, x, p.w, accumulate ? 1.0f : 0.0f, y);
+  if (p.a == nullptr) return;
+  Grow(lora_, n * p.rank);
+  Linear(n, p.rank, p.in, 1.0f, x, p.a, 0.0f, lora_.data());               // (n, r)
+  Linear(n, p.out, p.rank, lora_scale_, lora_.data(), p.b, 1.0f, y);  // (n, out)
+}
+
+at::Tensor CpuDecoder::Extend(const std::vector<std::vector<int64_t>>& tokens) {
+  TORCH_CHECK(tokens.size() == rows_.size(), "CpuDecoder: ", tokens.size(), " token lists for ",
+              rows_.size(), " rows");
+  const int64_t c = hidden_, d = head_dim_, h = heads_, hkv = kv_heads_, g = h / hkv;
+  // Packed layout: the new tokens of row 0, then row 1, ...; offset[r] is row r's first.
+  std::vector<int64_t> offset(rows_.size() + 1, 0), position;
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    const int64_t t = static_cast<int64_t>(tokens[r].size());
+    TORCH_CHECK(rows_[r].length + t <= rows_[r].capacity, "CpuDecoder: row ", r, " holds ",
+                rows_[r].length, " tokens, ", t, " more exceed its capacity ", rows_[r].capacity);
+    for (int64_t i = 0; i < t; ++i) {
+      TORCH_CHECK(tokens[r][i] >= 0 && tokens[r][i] < vocab_, "CpuDecoder: token ", tokens[r][i],
+                  " is outside the vocabulary [0, ", vocab_, ")");
+      position.push_back(rows_[r].length + i);
+    }
+    offset[r + 1] = offset[r] + t;
+  }
+  const int64_t n = offset.back();
+  if (n > 0) {
+    Grow(x_, n * c);
+    Grow(h_, n * c);
+    Grow(q_, n * h * d);
+    Grow(k_, n * hkv * d);
+    Grow(v_, n * hkv * d);
+    Grow(att_, n * h * d);
+    Grow(gate_, n * inter_);
+    Grow(up_, n * inter_);
+    for (size_t r = 0; r < rows_.size(); ++r) {
+      for (size_t i = 0; i < tokens[r].size(); ++i) {
+        std::memcpy(x_.data() + (offset[r] + i) * c, embed_ + tokens[r][i] * c, c * sizeof(float));
+      }
+    }
+    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+    for (int64_t l = 0; l < layers_count_; ++l) {
+      PollForwardInterrupt();
+      const Layer& layer = layers_[l];
+      // Attention: x += o(attention(rope(q), rope(k), v)) of RMSNorm(x).
+      RmsNorm(x_.data(), n, c, layer.input_norm, eps_, h_.data());
+      Project(layer.q, h_.data(), n, q_.data(), false);
+      Project(layer.k, h_.data(), n, k_.data(), false);
+      Project(layer.v, h_.data(), n, v_.data(), false);
+      Rope(q_.data(), n, h, d, position, cos_.data_ptr<float>(), sin_.data_ptr<float>());
+      Rope(k_.data(), n, hkv, d, position, cos_.data_ptr<float>(), sin_.data_ptr<float>());
+      for (size_t r = 0; r < rows_.size(); ++r) {
+        Row& row = rows_[r];
+        for (int64_t i = offset[r]; i < offset[r + 1]; ++i) {
+          const int64_t slot = row.length + (i - offset[r]);
+          for (int64_t head = 0; head < hkv; ++head) {
+            std::memcpy(CacheAt(row, l, 0, head) + slot * d, k_.data() + (i * hkv + head) * d,
+                        d * sizeof(float));
+            std::memcpy(CacheAt(row, l, 1, head) + slot * d, v_.data() + (i * hkv + head) * d,
+                        d * sizeof(float));
+          }
+        }
+      }
+      // One task per (row, query head): scores against the row's cache, causal softmax, mix of V.
+      const int64_t tasks = static_cast<int64_t>(rows_.size()) * h;
+      at::parallel_for(0, tasks, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> scores;
+        for (int64_t task = begin; task < end; ++task) {
+          const int64_t r = task / h, head = task % h;
+          Row& row = rows_[r];
+          const int64_t t = offset[r + 1] - offset[r];
+          if (t == 0) continue;
+          const int64_t s = row.length + t;
+          Grow(scores, t * s);
+          const float* q = q_.data() + (offset[r] * h + head) * d;
+          const float* keys = CacheAt(row, l, 0, head / g);
+          const float* values = CacheAt(row, l, 1, head / g);
+          float* out = att_.data() + (offset[r] * h + head) * d;
+          if (t == 1) {
+            AttendOne(q, keys, values, s, d, scale, scores.data(), out);
+            continue;
+          }
+          Gemm(true, t, s, d, scale, q, h * d, keys, d, 0.0f, scores.data(), s);  // (t, s)
+          for (int64_t i = 0; i < t; ++i) {
+            float* p = scores.data() + i * s;
+            const int64_t visible = row.length + i + 1;  // causal: slots [0, visible)
+            float top = p[0];
+            for (int64_t j = 1; j < visible; ++j) top = std::max(top, p[j]);
+            double sum = 0;
+            for (int64_t j = 0; j < visible; ++j) {
+              p[j] = std::exp(p[j] - top);
+              sum += p[j];
+            }
+            const float inv = static_cast<float>(1.0 / sum);
+            for (int64_t j = 0; j < visible; ++j) p[j] *= inv;
+            std::fill(p + visible, p + s, 0.0f);
+          }
+          Gemm(false, t, d, s, 1.0f, scores.data(), s, values, d, 0.0f, out, h * d);  // (t, D)
+        }
+      });
+      Project(layer.o, att_.data(), n, x_.data(), /*accumulate=*/true);
+      // MLP: x += down(silu(gate(h)) * up(h)) of RMSNorm(x).
+      RmsNorm(x_.data(), n, c, layer.post_norm, eps_, h_.data());
+      Project(layer.gate, h_.data(), n, gate_.data(), false);
+      Project(layer.up, h_.data(), n, up_.data(), false);
+      for (int64_t i = 0; i < n * inter_; ++i) {
+        const float z = gate_[i];
+        gate_[i] = z / (1.0f + std::exp(-z)) * up_[i];
+      }
+      Project(layer.down, gate_.data(), n, x_.data(), /*accumulate=*/true);
+    }
+    for (size_t r = 0; r < rows_.size(); ++r) {
+      rows_[r].length += offset[r + 1] - offset[r];
+      if (offset[r + 1] > offset[r]) {
+        RmsNorm(x_.data() + (offset[r + 1] - 1) * c, 1, c, final_norm_, eps_,
+                rows_[r].last.data());
+      }
+    }
+  }
+  at::Tensor out = at::empty({rows(), c}, at::kFloat);  // (rows, C)
+  float* data = out.data_ptr<float>();
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    std::memcpy(data + r * c, rows_[r].last.data(), c * sizeof(float));
+  }
+  return out;
+}
+
+void CpuDecoder::KeepRows(const std::vector<int64_t>& keep) {
+  std::vector<Row> kept;
+  int64_t previous = -1;
+  for (int64_t r : keep) {
+    TORCH_CHECK(r > previous && r < rows(), "CpuDecoder: KeepRows wants strictly increasing rows "
+                "below ", rows());
+    kept.push_back(std::move(rows_[r]));
+    previous = r;
+  }
+  rows_ = std::move(kept);
+}
+
+}  // namespace arc
