@@ -19,14 +19,10 @@
 namespace arc {
 namespace {
 
+using ::arc::testing::Pairs;
+
 // ---------------------------------------------------------------------------------------------
 // Independent helpers (deliberately not the generator's own code).
-
-std::vector<Example> Pairs(const Task& t) {
-  std::vector<Example> out = t.train;
-  for (const TestCase& tc : t.test) out.push_back({tc.input, tc.output.value_or(Grid())});
-  return out;
-}
 
 bool SameShape(const Grid& a, const Grid& b) {
   return a.rows() == b.rows() && a.cols() == b.cols();

@@ -12,11 +12,7 @@
 namespace arc {
 namespace {
 
-std::vector<Example> Pairs(const Task& t) {
-  std::vector<Example> out = t.train;
-  for (const TestCase& tc : t.test) out.push_back({tc.input, tc.output.value_or(Grid())});
-  return out;
-}
+using ::arc::testing::Pairs;
 
 int Colours(const Grid& g) {
   std::set<uint8_t> c(g.cells().begin(), g.cells().end());

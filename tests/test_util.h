@@ -42,6 +42,14 @@ inline std::string ArcDataDir() {
 
 inline Grid G(const std::vector<std::vector<int>>& rows) { return Grid::FromRows(rows).value(); }
 
+// Every pair of a task: its demonstrations, then its test inputs with their outputs (an empty grid
+// where a test output is unknown).
+inline std::vector<Example> Pairs(const Task& t) {
+  std::vector<Example> out = t.train;
+  for (const TestCase& tc : t.test) out.push_back({tc.input, tc.output.value_or(Grid())});
+  return out;
+}
+
 // A fresh empty directory under the system temp dir, removed by the caller if it cares.
 inline std::string TempDir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() /
