@@ -50,6 +50,7 @@
 #include "core/model/lora.h"
 #include "core/model/model_config.h"
 #include "nlohmann/json.hpp"
+#include "tools/flags/heap.h"
 #include "tools/flags/usage.h"
 
 ABSL_FLAG(int, threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
@@ -66,6 +67,9 @@ ABSL_FLAG(int, matmul_size, 1024, "side of the square float32 matmul that measur
 ABSL_FLAG(bool, json, false, "print JSON instead of the table");
 ABSL_FLAG(std::string, phases, "forward,train,decode",
           "comma-separated phases to measure: forward, train, decode");
+ABSL_FLAG(bool, keep_freed_memory, true,
+          "keep freed memory in the heap, as arc-solve, arc-server and arc-train do by default "
+          "(tools/flags/heap.h); each row starts from a trimmed heap so its peak MB is its own");
 ABSL_FLAG(bool, direct_cpu, true,
           "decode a float32 CPU model through the direct BLAS path (core/model/cpu_decoder.h); "
           "false: through libtorch operations, as before it existed");
@@ -97,8 +101,11 @@ double TimePerCall(const std::function<void()>& fn) {
   return elapsed / calls;
 }
 
-// Resets the process's peak resident set (VmHWM) to its current size; false where unsupported.
+// Returns the heap's free pages (so a row's peak does not include what earlier rows left in a kept
+// heap), then resets the process's peak resident set (VmHWM) to its current size; false where
+// unsupported.
 bool ResetPeakRss() {
+  ReleaseFreedMemory();
   std::ofstream clear("/proc/self/clear_refs");
   clear << "5";
   clear.flush();
@@ -216,6 +223,7 @@ std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
 }
 
 int Main() {
+  if (absl::GetFlag(FLAGS_keep_freed_memory)) KeepFreedMemory();
   const int threads = absl::GetFlag(FLAGS_threads);
   torch::set_num_threads(threads);
   std::vector<int64_t> batches;
@@ -294,7 +302,7 @@ int main(int argc, char** argv) {
       "seeded random; no model directory is read.",
       "arc-bench [--configs golden,small-kv4] [--batches 1,16] [--threads N] [--seq_len 64] "
       "[--new_tokens 32] [--min_seconds 0.5] [--attention_block_elements N] "
-      "[--phases forward,train,decode] [--direct_cpu=false] [--json]",
+      "[--phases forward,train,decode] [--direct_cpu=false] [--keep_freed_memory=false] [--json]",
       {},
       {},
       absl::StrCat("configurations:\n", arc::ModelConfigHelp())};
