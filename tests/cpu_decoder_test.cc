@@ -130,6 +130,24 @@ TEST(CpuDecoderTest, PiecesAndEmptyRowsGiveTheWholePromptsResult) {
   ExpectRowsMatch(model, adapter.get(), kPrompts, hidden);
 }
 
+// A prefill's attention runs in blocks of 64 query rows: prompts of 150 and 70 tokens cross block
+// boundaries, and a second piece of 100 tokens after 50 starts its blocks past the cached ones.
+TEST(CpuDecoderTest, LongPromptsCrossQueryBlocks) {
+  LlamaForCausalLM model = Model();
+  auto adapter = Adapter();
+  c10::InferenceMode guard;
+  std::vector<std::vector<int64_t>> prompts(2);
+  for (int64_t i = 0; i < 150; ++i) prompts[0].push_back((i * 7 + 3) % Config().vocab_size);
+  for (int64_t i = 0; i < 70; ++i) prompts[1].push_back((i * 5 + 1) % Config().vocab_size);
+  CpuDecoder whole(*model, adapter.get(), Capacities(prompts, 1));
+  ExpectRowsMatch(model, adapter.get(), prompts, whole.Extend(prompts));
+  CpuDecoder pieces(*model, adapter.get(), Capacities(prompts, 1));
+  pieces.Extend({{prompts[0].begin(), prompts[0].begin() + 50}, {}});
+  const at::Tensor hidden =
+      pieces.Extend({{prompts[0].begin() + 50, prompts[0].end()}, prompts[1]});
+  ExpectRowsMatch(model, adapter.get(), prompts, hidden);
+}
+
 TEST(CpuDecoderTest, KeepRowsDropsRowsAndTheRestRunOn) {
   LlamaForCausalLM model = Model();
   c10::InferenceMode guard;

@@ -119,6 +119,9 @@ void Rope(float* x, int64_t n, int64_t heads, int64_t d, const std::vector<int64
   }
 }
 
+// Query rows per block of a prefill's attention (see Extend).
+constexpr int64_t kQueryBlockRows = 64;
+
 template <typename T>
 void Grow(std::vector<T>& buffer, int64_t size) {
   if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
@@ -302,31 +305,40 @@ at::Tensor CpuDecoder::Extend(const std::vector<std::vector<int64_t>>& tokens) {
           const int64_t t = offset[r + 1] - offset[r];
           if (t == 0) continue;
           const int64_t s = row.length + t;
-          Grow(scores, t * s);
           const float* q = q_.data() + (offset[r] * h + head) * d;
           const float* keys = CacheAt(row, l, 0, head / g);
           const float* values = CacheAt(row, l, 1, head / g);
           float* out = att_.data() + (offset[r] * h + head) * d;
           if (t == 1) {
+            Grow(scores, s);
             AttendOne(q, keys, values, s, d, scale, scores.data(), out);
             continue;
           }
-          Gemm(true, t, s, d, scale, q, h * d, keys, d, 0.0f, scores.data(), s);  // (t, s)
-          for (int64_t i = 0; i < t; ++i) {
-            float* p = scores.data() + i * s;
-            const int64_t visible = row.length + i + 1;  // causal: slots [0, visible)
-            float top = p[0];
-            for (int64_t j = 1; j < visible; ++j) top = std::max(top, p[j]);
-            double sum = 0;
-            for (int64_t j = 0; j < visible; ++j) {
-              p[j] = std::exp(p[j] - top);
-              sum += p[j];
+          // Blocks of query rows, each against the keys up to its last row's slot: the causal
+          // upper triangle beyond a block is never computed (about half the work of a prefill).
+          Grow(scores, std::min(t, kQueryBlockRows) * s);
+          for (int64_t i0 = 0; i0 < t; i0 += kQueryBlockRows) {
+            const int64_t rows = std::min(kQueryBlockRows, t - i0);
+            const int64_t keys_seen = row.length + i0 + rows;  // slots [0, keys_seen)
+            Gemm(true, rows, keys_seen, d, scale, q + i0 * h * d, h * d, keys, d, 0.0f,
+                 scores.data(), keys_seen);  // (rows, keys_seen)
+            for (int64_t i = 0; i < rows; ++i) {
+              float* p = scores.data() + i * keys_seen;
+              const int64_t visible = row.length + i0 + i + 1;  // causal: slots [0, visible)
+              float top = p[0];
+              for (int64_t j = 1; j < visible; ++j) top = std::max(top, p[j]);
+              double sum = 0;
+              for (int64_t j = 0; j < visible; ++j) {
+                p[j] = std::exp(p[j] - top);
+                sum += p[j];
+              }
+              const float inv = static_cast<float>(1.0 / sum);
+              for (int64_t j = 0; j < visible; ++j) p[j] *= inv;
+              std::fill(p + visible, p + keys_seen, 0.0f);
             }
-            const float inv = static_cast<float>(1.0 / sum);
-            for (int64_t j = 0; j < visible; ++j) p[j] *= inv;
-            std::fill(p + visible, p + s, 0.0f);
+            Gemm(false, rows, d, keys_seen, 1.0f, scores.data(), keys_seen, values, d, 0.0f,
+                 out + i0 * h * d, h * d);  // (rows, D)
           }
-          Gemm(false, t, d, s, 1.0f, scores.data(), s, values, d, 0.0f, out, h * d);  // (t, D)
         }
       });
       Project(layer.o, att_.data(), n, x_.data(), /*accumulate=*/true);
