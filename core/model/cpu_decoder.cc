@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <utility>
 
 #include "core/model/interrupt.h"
@@ -72,29 +71,35 @@ void Linear(int64_t n, int64_t out, int64_t in, float alpha, const float* x, con
   }
 }
 
+// p[0, n) = softmax(p[0, n)) in place (the sum accumulates in double).
+void Softmax(float* p, int64_t n) {
+  float top = p[0];
+  for (int64_t j = 1; j < n; ++j) top = std::max(top, p[j]);
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    p[j] = std::exp(p[j] - top);
+    sum += p[j];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < n; ++j) p[j] *= inv;
+}
+
 // One query row against s cached keys and values (each (s, d) contiguous): the decoding step's
 // attention, in plain loops (a BLAS call per head costs more than the few thousand multiply-adds).
 // scores: scratch of s floats.
 void AttendOne(const float* q, const float* keys, const float* values, int64_t s, int64_t d,
                float scale, float* scores, float* out) {
-  float top = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < s; ++j) {
     const float* k = keys + j * d;
     float dot = 0;
 #pragma omp simd reduction(+ : dot)
     for (int64_t i = 0; i < d; ++i) dot += q[i] * k[i];
     scores[j] = dot * scale;
-    top = std::max(top, scores[j]);
   }
-  double sum = 0;
-  for (int64_t j = 0; j < s; ++j) {
-    scores[j] = std::exp(scores[j] - top);
-    sum += scores[j];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
+  Softmax(scores, s);
   std::fill(out, out + d, 0.0f);
   for (int64_t j = 0; j < s; ++j) {
-    const float p = scores[j] * inv;
+    const float p = scores[j];
     const float* v = values + j * d;
 #pragma omp simd
     for (int64_t i = 0; i < d; ++i) out[i] += p * v[i];
@@ -171,8 +176,8 @@ CpuDecoder::CpuDecoder(const LlamaForCausalLMImpl& model, const LoraAdapter* ada
     Layer layer;
     layer.input_norm = data(block.input_layernorm->weight);
     layer.post_norm = data(block.post_attention_layernorm->weight);
-    auto make = [&](const arc::Projection& module, ProjectionKind kind) {
-      Projection p;
+    auto make = [&](const Projection& module, ProjectionKind kind) {
+      ProjectionWeights p;
       p.w = data(module->weight);
       p.out = module->weight.size(0);
       p.in = module->weight.size(1);
@@ -231,7 +236,7 @@ float* CpuDecoder::CacheAt(Row& row, int64_t layer, int kv, int64_t head) {
   return row.cache.get() + ((layer * 2 + kv) * kv_heads_ + head) * row.capacity * head_dim_;
 }
 
-void CpuDecoder::Project(const Projection& p, const float* x, int64_t n, float* y,
+void CpuDecoder::Project(const ProjectionWeights& p, const float* x, int64_t n, float* y,
                          bool accumulate) {
   Linear(n, p.out, p.in, 1.0f, x, p.w, accumulate ? 1.0f : 0.0f, y);
   if (p.a == nullptr) return;
@@ -325,15 +330,7 @@ at::Tensor CpuDecoder::Extend(const std::vector<std::vector<int64_t>>& tokens) {
             for (int64_t i = 0; i < rows; ++i) {
               float* p = scores.data() + i * keys_seen;
               const int64_t visible = row.length + i0 + i + 1;  // causal: slots [0, visible)
-              float top = p[0];
-              for (int64_t j = 1; j < visible; ++j) top = std::max(top, p[j]);
-              double sum = 0;
-              for (int64_t j = 0; j < visible; ++j) {
-                p[j] = std::exp(p[j] - top);
-                sum += p[j];
-              }
-              const float inv = static_cast<float>(1.0 / sum);
-              for (int64_t j = 0; j < visible; ++j) p[j] *= inv;
+              Softmax(p, visible);
               std::fill(p + visible, p + keys_seen, 0.0f);
             }
             Gemm(false, rows, d, keys_seen, 1.0f, scores.data(), keys_seen, values, d, 0.0f,

@@ -67,7 +67,7 @@ class CpuDecoder {
   void KeepRows(const std::vector<int64_t>& keep);
 
  private:
-  struct Projection {
+  struct ProjectionWeights {
     const float* w = nullptr;  // (out, in)
     const float* a = nullptr;  // LoRA A (r, in), or null
     const float* b = nullptr;  // LoRA B (out, r)
@@ -76,7 +76,7 @@ class CpuDecoder {
   struct Layer {
     const float* input_norm = nullptr;
     const float* post_norm = nullptr;
-    Projection q, k, v, o, gate, up, down;
+    ProjectionWeights q, k, v, o, gate, up, down;
   };
   struct Row {
     std::unique_ptr<float[]> cache;  // (layers, 2, Hkv, capacity, D), uninitialised until written
@@ -86,7 +86,7 @@ class CpuDecoder {
   };
 
   // y (n, out) = x (n, in) W^T [+ scale * (x A^T) B^T] [+ y when accumulate].
-  void Project(const Projection& p, const float* x, int64_t n, float* y, bool accumulate);
+  void Project(const ProjectionWeights& p, const float* x, int64_t n, float* y, bool accumulate);
   float* CacheAt(Row& row, int64_t layer, int kv, int64_t head);
 
   int64_t layers_count_, hidden_, inter_, heads_, kv_heads_, head_dim_, vocab_;

@@ -107,7 +107,7 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
         const int64_t to = std::min<int64_t>(start + len, p.size());
         pieces[r].assign(p.begin() + from, p.begin() + to);
       }
-      hidden = direct->Extend(pieces).to(device);  // (B, C)
+      hidden = direct->Extend(pieces);  // (B, C), on the CPU like the model
     } else {
       hidden = last_hidden(tokens.narrow(1, start, len).to(device),
                            mask.narrow(1, start, len).to(device));  // (B, C)
@@ -219,7 +219,7 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
       const int64_t* ids = step_tokens.data_ptr<int64_t>();
       std::vector<std::vector<int64_t>> next_tokens(step_tokens.size(0));
       for (size_t r = 0; r < next_tokens.size(); ++r) next_tokens[r] = {ids[r]};
-      hidden = direct->Extend(next_tokens).to(device);  // (B', C)
+      hidden = direct->Extend(next_tokens);  // (B', C)
     } else {
       hidden = last_hidden(step_tokens.to(device), /*attention_mask=*/{});  // (B', C)
     }
