@@ -141,6 +141,20 @@ TEST(LlamaTest, ParameterNamesAreHuggingFaces) {
   }
 }
 
+// Each sequence's logits in `logits` (B, 13, V), the left-padded batch's forward, and the sequence
+// run alone without padding or mask, match the reference's.
+void ExpectGoldenLogits(const LlamaForCausalLM& model, const std::string& name,
+                        const std::vector<std::vector<int64_t>>& seqs, const at::Tensor& logits) {
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const int64_t n = static_cast<int64_t>(seqs[i].size()), pad = 13 - n;
+    const at::Tensor expected = ExpectedLogits(name, i);  // (n, V)
+    EXPECT_LT(MaxAbsDiff(logits[i].narrow(0, pad, n), expected), kGoldenTolerance)
+        << "sequence " << i;
+    EXPECT_LT(MaxAbsDiff(model->forward(Row(seqs[i]))[0], expected), kGoldenTolerance)
+        << "sequence " << i << " alone";
+  }
+}
+
 TEST(LlamaTest, GoldenLogitsLeftPaddedBatch) {
   const auto seqs = Sequences();
   const auto [tokens, mask] = LeftPad(seqs, Expected()["pad_token_id"].get<int64_t>());
@@ -151,14 +165,7 @@ TEST(LlamaTest, GoldenLogitsLeftPaddedBatch) {
     const at::Tensor logits = model->forward(tokens, mask);  // (B, T, V)
     ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{3, 13, 20}));
     ASSERT_EQ(logits.scalar_type(), at::kFloat);
-    for (size_t i = 0; i < seqs.size(); ++i) {
-      const int64_t n = static_cast<int64_t>(seqs[i].size()), pad = 13 - n;
-      const at::Tensor expected = ExpectedLogits(name, i);  // (n, V)
-      EXPECT_LT(MaxAbsDiff(logits[i].narrow(0, pad, n), expected), kGoldenTolerance)
-          << "sequence " << i;
-      // The same sequence alone, without padding or mask.
-      EXPECT_LT(MaxAbsDiff(model->forward(Row(seqs[i]))[0], expected), kGoldenTolerance);
-    }
+    ExpectGoldenLogits(model, name, seqs, logits);
   }
 }
 
@@ -173,14 +180,7 @@ TEST(LlamaTest, GoldenLogitsWithOneQueryRowPerAttentionBlock) {
     SCOPED_TRACE(name);
     LlamaForCausalLM model = LoadVariant(name, options);
     c10::InferenceMode guard;
-    const at::Tensor logits = model->forward(tokens, mask);  // (B, T, V)
-    for (size_t i = 0; i < seqs.size(); ++i) {
-      const int64_t n = static_cast<int64_t>(seqs[i].size()), pad = 13 - n;
-      const at::Tensor expected = ExpectedLogits(name, i);  // (n, V)
-      EXPECT_LT(MaxAbsDiff(logits[i].narrow(0, pad, n), expected), kGoldenTolerance)
-          << "sequence " << i;
-      EXPECT_LT(MaxAbsDiff(model->forward(Row(seqs[i]))[0], expected), kGoldenTolerance);
-    }
+    ExpectGoldenLogits(model, name, seqs, model->forward(tokens, mask));
   }
 }
 
