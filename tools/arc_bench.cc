@@ -145,8 +145,6 @@ struct Row {
   int64_t peak_rss_bytes = 0;  // the process's peak resident memory during the row
 };
 
-// Sum of forward FLOPs for `tokens` positions starting at context `start` (attention over a
-// growing context).
 // Whether --phases names `phase`.
 bool Measure(absl::string_view phase) {
   for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_phases), ',')) {
@@ -155,6 +153,8 @@ bool Measure(absl::string_view phase) {
   return false;
 }
 
+// Sum of forward FLOPs for `tokens` positions starting at context `start` (attention over a
+// growing context).
 double FlopsForSpan(const ModelConfig& c, int64_t start, int64_t tokens) {
   double total = 0;
   for (int64_t t = 0; t < tokens; ++t) total += c.ForwardFlopsPerToken(start + t + 1);
