@@ -6,10 +6,12 @@
 //
 // For each model configuration and batch size it measures
 //   forward  logits for (B, seq_len) tokens under InferenceMode,
-//   train    one LoRA training step (forward, cross-entropy, backward, AdamW) on (B, seq_len),
+//   train    one LoRA training step (forward, cross-entropy, backward, AdamW: TrainStep of
+//            core/model/training.h, the step TTT runs) on (B, seq_len); --direct_cpu=false runs it
+//            through autograd instead of core/model/cpu_trainer.h,
 //   decode   GreedyDecode of B prompts of seq_len/2 tokens for new_tokens tokens (prefill included
-//            in the time, only generated tokens counted; --direct_cpu=false measures the libtorch
-//            path instead of core/model/cpu_decoder.h),
+//            in the time, only generated tokens counted; --direct_cpu=false: the libtorch path
+//            instead of core/model/cpu_decoder.h),
 // in tokens per second and achieved GFLOP/s, next to the float32 matrix-product peak measured in
 // the same run (a square at::mm). FLOP counts are the dense model's
 // (ModelConfig::ForwardFlopsPerToken, 2 per multiply-add); a training step counts as 2x the forward
@@ -26,7 +28,6 @@
 // heads, intermediate 704, vocab 16). Weights are seeded random (speed does not depend on their
 // values).
 #include <c10/core/InferenceMode.h>
-#include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
 #include <algorithm>
@@ -35,6 +36,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,10 +48,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "core/model/cpu_trainer.h"
 #include "core/model/decode.h"
 #include "core/model/llama.h"
 #include "core/model/lora.h"
 #include "core/model/model_config.h"
+#include "core/model/training.h"
 #include "nlohmann/json.hpp"
 #include "tools/flags/heap.h"
 #include "tools/flags/usage.h"
@@ -71,8 +76,9 @@ ABSL_FLAG(bool, keep_freed_memory, true,
           "keep freed memory in the heap, as arc-solve, arc-server and arc-train do by default "
           "(tools/flags/heap.h); each row starts from a trimmed heap so its peak MB is its own");
 ABSL_FLAG(bool, direct_cpu, true,
-          "decode a float32 CPU model through the direct BLAS path (core/model/cpu_decoder.h); "
-          "false: through libtorch operations, as before it existed");
+          "decode and train a float32 CPU model through the direct BLAS paths "
+          "(core/model/cpu_decoder.h, core/model/cpu_trainer.h); false: through libtorch "
+          "operations and autograd, as before they existed");
 ABSL_FLAG(int64_t, attention_block_elements, arc::ModelOptions().attention_block_elements,
           "score elements per attention block (core/model/attention.h); a huge value computes "
           "each layer's attention in one block");
@@ -188,15 +194,29 @@ std::vector<Row> BenchConfig(const std::string& name, ModelConfig config,
       lc.targets = {ProjectionKind::kQ, ProjectionKind::kV, ProjectionKind::kGate,
                     ProjectionKind::kUp, ProjectionKind::kDown};
       auto adapter = LoraAdapter::Create(config, lc).value();
-      torch::optim::AdamW opt(adapter->Parameters(), torch::optim::AdamWOptions(1e-4));
-      const double s = TimePerCall([&] {
-        opt.zero_grad();
-        const at::Tensor logits = model->forward(tokens, {}, adapter.get());  // (B, T, V)
-        at::cross_entropy_loss(logits.narrow(1, 0, t - 1).reshape({-1, config.vocab_size}),
-                               tokens.narrow(1, 1, t - 1).reshape({-1}))
-            .backward();
-        opt.step();
-      });
+      // The step TTT runs (core/model/training.h): every position but the last predicts the next
+      // token (the loss of torch_eager_bench.py), AdamW over the adapter.
+      std::vector<RenderedPrompt> samples(b);
+      const int64_t* ids = tokens.data_ptr<int64_t>();
+      for (int64_t i = 0; i < b; ++i) {
+        samples[i].ids.assign(ids + i * t, ids + (i + 1) * t);
+        samples[i].loss_mask.assign(t, 1);
+      }
+      std::vector<const RenderedPrompt*> sample_ptrs;
+      for (const RenderedPrompt& p : samples) sample_ptrs.push_back(&p);
+      const std::vector<TrainingBatch> batch = {MakeTrainingBatch(sample_ptrs, /*pad_id=*/0)};
+      std::map<std::string, at::Tensor> params;
+      for (const auto& [pname, tensor] : adapter->NamedParameters()) params.emplace(pname, tensor);
+      AdamW optimizer(params, AdamWOptions{});
+      std::unique_ptr<CpuLoraTrainer> direct;
+      if (absl::GetFlag(FLAGS_direct_cpu) && CpuLoraTrainer::Supports(*model, adapter.get())) {
+        direct = std::make_unique<CpuLoraTrainer>(*model, *adapter);
+      }
+      TrainStepOptions step;
+      step.learning_rate = 1e-4;
+      step.direct = direct.get();
+      const double s =
+          TimePerCall([&] { TrainStep(*model, adapter.get(), optimizer, batch, step).value(); });
       rows.push_back({name, config.NumParameters(), b, "train", b * t / s,
                       2 * forward_flops / s / 1e9, PeakRssBytes()});
     }

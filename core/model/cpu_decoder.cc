@@ -8,80 +8,22 @@
 #include <cstring>
 #include <utility>
 
+#include "core/model/cpu_kernels.h"
 #include "core/model/interrupt.h"
 #include "core/model/lora.h"
-
-#ifdef ARC_HAVE_CBLAS
-#include <cblas.h>
-#endif
 
 namespace arc {
 namespace {
 
+using cpu::Gemm;
+using cpu::Grow;
+using cpu::Linear;
+using cpu::RmsNorm;
+using cpu::Rope;
+using cpu::Softmax;
+
 bool IsCpuFloat(const at::Tensor& t) {
   return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous();
-}
-
-// RMSNorm of n rows of width c: out = weight * x / sqrt(mean(x^2) + eps), in float32 like
-// RMSNormImpl (the sum of squares accumulates in double).
-void RmsNorm(const float* x, int64_t n, int64_t c, const float* weight, double eps, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float* xi = x + i * c;
-    double sum = 0;
-    for (int64_t j = 0; j < c; ++j) sum += static_cast<double>(xi[j]) * xi[j];
-    const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(c) + eps));
-    float* oi = out + i * c;
-    for (int64_t j = 0; j < c; ++j) oi[j] = weight[j] * (xi[j] * inv);
-  }
-}
-
-#ifdef ARC_HAVE_CBLAS
-// Row-major c (m, n) = alpha * a (m, k) op(b) + beta * c; op(b) = b^T for b stored (n, k).
-void Gemm(bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
-}
-
-// y (out) = alpha * w (out, in) x (in) + beta * y: the one-row case of Gemm(true, ...), where a
-// matrix-vector product skips the packing a matrix product does.
-void Gemv(int64_t out, int64_t in, float alpha, const float* w, int64_t ldw, const float* x,
-          float beta, float* y) {
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), alpha, w,
-              static_cast<int>(ldw), x, 1, beta, y, 1);
-}
-#else
-void Gemm(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
-          float, float*, int64_t) {
-  TORCH_CHECK(false, "CpuDecoder: built without a BLAS (cblas.h)");
-}
-void Gemv(int64_t, int64_t, float, const float*, int64_t, const float*, float, float*) {
-  TORCH_CHECK(false, "CpuDecoder: built without a BLAS (cblas.h)");
-}
-#endif
-
-// y (n, out) = alpha * x (n, in) w^T + beta * y for row-major w (out, in).
-void Linear(int64_t n, int64_t out, int64_t in, float alpha, const float* x, const float* w,
-            float beta, float* y) {
-  if (n == 1) {
-    Gemv(out, in, alpha, w, in, x, beta, y);
-  } else {
-    Gemm(/*transpose_b=*/true, n, out, in, alpha, x, in, w, in, beta, y, out);
-  }
-}
-
-// p[0, n) = softmax(p[0, n)) in place (the sum accumulates in double).
-void Softmax(float* p, int64_t n) {
-  float top = p[0];
-  for (int64_t j = 1; j < n; ++j) top = std::max(top, p[j]);
-  double sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    p[j] = std::exp(p[j] - top);
-    sum += p[j];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t j = 0; j < n; ++j) p[j] *= inv;
 }
 
 // One query row against s cached keys and values (each (s, d) contiguous): the decoding step's
@@ -106,40 +48,13 @@ void AttendOne(const float* q, const float* keys, const float* values, int64_t s
   }
 }
 
-// Rotates x (n tokens x heads x D) in place with the tables' row of each token's position.
-void Rope(float* x, int64_t n, int64_t heads, int64_t d, const std::vector<int64_t>& position,
-          const float* cos, const float* sin) {
-  const int64_t half = d / 2;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* c = cos + position[i] * half;
-    const float* s = sin + position[i] * half;
-    for (int64_t h = 0; h < heads; ++h) {
-      float* v = x + (i * heads + h) * d;
-      for (int64_t j = 0; j < half; ++j) {
-        const float x1 = v[j], x2 = v[j + half];
-        v[j] = x1 * c[j] - x2 * s[j];
-        v[j + half] = x2 * c[j] + x1 * s[j];
-      }
-    }
-  }
-}
-
 // Query rows per block of a prefill's attention (see Extend).
 constexpr int64_t kQueryBlockRows = 64;
-
-template <typename T>
-void Grow(std::vector<T>& buffer, int64_t size) {
-  if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
-}
 
 }  // namespace
 
 bool CpuDecoder::Supports(const LlamaForCausalLMImpl& model, const LoraAdapter* adapter) {
-#ifndef ARC_HAVE_CBLAS
-  (void)model;
-  (void)adapter;
-  return false;
-#else
+  if (!cpu::kHaveBlas) return false;
   if (!model.options().device.is_cpu() || model.options().dtype != at::kFloat) return false;
   if (adapter == nullptr) return true;
   if (adapter->training() && adapter->config().dropout > 0) return false;
@@ -147,7 +62,6 @@ bool CpuDecoder::Supports(const LlamaForCausalLMImpl& model, const LoraAdapter* 
     if (!IsCpuFloat(t)) return false;
   }
   return true;
-#endif
 }
 
 CpuDecoder::CpuDecoder(const LlamaForCausalLMImpl& model, const LoraAdapter* adapter,
@@ -286,8 +200,8 @@ at::Tensor CpuDecoder::Extend(const std::vector<std::vector<int64_t>>& tokens) {
       Project(layer.q, h_.data(), n, q_.data(), false);
       Project(layer.k, h_.data(), n, k_.data(), false);
       Project(layer.v, h_.data(), n, v_.data(), false);
-      Rope(q_.data(), n, h, d, position, cos_.data_ptr<float>(), sin_.data_ptr<float>());
-      Rope(k_.data(), n, hkv, d, position, cos_.data_ptr<float>(), sin_.data_ptr<float>());
+      Rope(q_.data(), n, h, d, position.data(), cos_.data_ptr<float>(), sin_.data_ptr<float>());
+      Rope(k_.data(), n, hkv, d, position.data(), cos_.data_ptr<float>(), sin_.data_ptr<float>());
       for (size_t r = 0; r < rows_.size(); ++r) {
         Row& row = rows_[r];
         for (int64_t i = offset[r]; i < offset[r + 1]; ++i) {
@@ -325,7 +239,7 @@ at::Tensor CpuDecoder::Extend(const std::vector<std::vector<int64_t>>& tokens) {
           for (int64_t i0 = 0; i0 < t; i0 += kQueryBlockRows) {
             const int64_t rows = std::min(kQueryBlockRows, t - i0);
             const int64_t keys_seen = row.length + i0 + rows;  // slots [0, keys_seen)
-            Gemm(true, rows, keys_seen, d, scale, q + i0 * h * d, h * d, keys, d, 0.0f,
+            Gemm(false, true, rows, keys_seen, d, scale, q + i0 * h * d, h * d, keys, d, 0.0f,
                  scores.data(), keys_seen);  // (rows, keys_seen)
             for (int64_t i = 0; i < rows; ++i) {
               float* p = scores.data() + i * keys_seen;
@@ -333,7 +247,7 @@ at::Tensor CpuDecoder::Extend(const std::vector<std::vector<int64_t>>& tokens) {
               Softmax(p, visible);
               std::fill(p + visible, p + keys_seen, 0.0f);
             }
-            Gemm(false, rows, d, keys_seen, 1.0f, scores.data(), keys_seen, values, d, 0.0f,
+            Gemm(false, false, rows, d, keys_seen, 1.0f, scores.data(), keys_seen, values, d, 0.0f,
                  out + i0 * h * d, h * d);  // (rows, D)
           }
         }
@@ -343,10 +257,7 @@ at::Tensor CpuDecoder::Extend(const std::vector<std::vector<int64_t>>& tokens) {
       RmsNorm(x_.data(), n, c, layer.post_norm, eps_, h_.data());
       Project(layer.gate, h_.data(), n, gate_.data(), false);
       Project(layer.up, h_.data(), n, up_.data(), false);
-      for (int64_t i = 0; i < n * inter_; ++i) {
-        const float z = gate_[i];
-        gate_[i] = z / (1.0f + std::exp(-z)) * up_[i];
-      }
+      cpu::Swiglu(gate_.data(), up_.data(), n * inter_, gate_.data());
       Project(layer.down, gate_.data(), n, x_.data(), /*accumulate=*/true);
     }
     for (size_t r = 0; r < rows_.size(); ++r) {

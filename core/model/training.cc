@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/data/status_macros.h"
+#include "core/model/cpu_trainer.h"
 #include "core/model/interrupt.h"
 #include "core/model/llama.h"
 #include "core/model/lora.h"
@@ -36,6 +37,7 @@ TrainingBatch MakeTrainingBatch(const std::vector<const RenderedPrompt*>& rows, 
       }
     }
     batch.real_tokens += static_cast<int64_t>(p.ids.size());
+    batch.lengths.push_back(static_cast<int64_t>(p.ids.size()));
   }
   batch.tokens = at::tensor(tokens, at::kLong).view({b, t_max});
   batch.positions = at::tensor(positions, at::kLong);
@@ -223,7 +225,7 @@ absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
   // blocks, forward and backward) once the run is cancelled.
   const ScopedForwardInterrupt interrupt(o.is_cancelled);
   try {
-    if (o.is_cancelled && adapter != nullptr) {
+    if (o.is_cancelled && adapter != nullptr && o.direct == nullptr) {
       for (const at::Tensor& p : adapter->Parameters()) {
         at::Tensor t = p;
         const unsigned handle = t.register_hook([&o](const at::Tensor& grad) {
@@ -241,16 +243,20 @@ absl::StatusOr<TrainStepResult> TrainStep(const LlamaForCausalLMImpl& model,
         optimizer.ZeroGrad();
         return Cancelled(done, batches.size(), "before a micro-batch");
       }
-      const at::Tensor loss = MaskedLoss(model, adapter, batch);
-      if (o.is_cancelled && o.is_cancelled()) {  // the forward pass took its time
-        remove_hooks();
-        optimizer.ZeroGrad();
-        return Cancelled(done, batches.size(), "after a forward pass");
+      if (o.direct != nullptr) {
+        loss_sum += o.direct->LossAndGradients(batch, 1.0 / o.grad_accum);
+      } else {
+        const at::Tensor loss = MaskedLoss(model, adapter, batch);
+        if (o.is_cancelled && o.is_cancelled()) {  // the forward pass took its time
+          remove_hooks();
+          optimizer.ZeroGrad();
+          return Cancelled(done, batches.size(), "after a forward pass");
+        }
+        in_backward = true;
+        (loss / o.grad_accum).backward();
+        in_backward = false;
+        loss_sum += loss.item<double>();
       }
-      in_backward = true;
-      (loss / o.grad_accum).backward();
-      in_backward = false;
-      loss_sum += loss.item<double>();
       result.real_tokens += batch.real_tokens;
       result.padded_tokens += batch.padded_tokens;
       result.loss_tokens += batch.targets.size(0);

@@ -38,6 +38,7 @@
 
 namespace arc {
 
+class CpuLoraTrainer;
 class LlamaForCausalLMImpl;
 class LoraAdapter;
 
@@ -52,6 +53,7 @@ struct TrainingBatch {
   at::Tensor targets;           // (N) int64
   std::vector<int> row_of;      // (N) the sample row of each target
   std::vector<uint8_t> answer;  // (N) 1 when the target lies in [prompt_length, answer_end)
+  std::vector<int64_t> lengths; // (B) each row's real tokens (the rest of the row is padding)
   int64_t real_tokens = 0;      // sum of the rows' lengths
   int64_t padded_tokens = 0;    // B * T
 };
@@ -158,6 +160,10 @@ struct TrainStepOptions {
   // Polled before and after each batch's forward pass and, with an adapter, from each adapter
   // tensor's gradient hook during backward; true: CANCELLED, no update applied, gradients dropped.
   std::function<bool()> is_cancelled;
+  // Not null: forward and backward run on this direct CPU path (core/model/cpu_trainer.h; built by
+  // the caller for the same model and adapter, reused across steps) instead of autograd. Its
+  // forward and backward poll is_cancelled (through the forward interrupt) before every layer.
+  CpuLoraTrainer* direct = nullptr;
 };
 
 struct TrainStepResult {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "core/data/range_check.h"
 #include "core/data/rng.h"
+#include "core/model/cpu_trainer.h"
 #include "core/model/llama.h"
 #include "core/model/lora.h"
 #include "core/model/training.h"
@@ -97,6 +99,10 @@ absl::StatusOr<TttTrainStats> TrainParameters(
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("ttt: libtorch: ", e.what_without_backtrace()));
   }
+  std::unique_ptr<CpuLoraTrainer> direct;
+  if (o.direct_cpu && adapter != nullptr && CpuLoraTrainer::Supports(model, adapter)) {
+    direct = std::make_unique<CpuLoraTrainer>(model, *adapter);
+  }
   const int64_t pad_id = 0;  // never attended to by a real token (right padding, causal)
   Rng order_rng = Rng(o.seed).Fork(/*stream=*/7);
   std::vector<int> order;
@@ -129,6 +135,7 @@ absl::StatusOr<TttTrainStats> TrainParameters(
     // Polled inside the step too (every micro-batch, and layer by layer in backward), so a step of
     // many micro-batches cannot delay a cancellation.
     step_options.is_cancelled = is_cancelled;
+    step_options.direct = direct.get();
     absl::StatusOr<TrainStepResult> r =
         TrainStep(model, adapter, *optimizer, batches, step_options);
     if (!r.ok() && r.status().code() == absl::StatusCode::kCancelled) {

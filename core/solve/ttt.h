@@ -47,6 +47,10 @@ struct TttTrainOptions {
   // if > 0, clip the global gradient norm to this
   double clip_grad_norm = solve_option_default::ttt_clip;
   uint64_t seed = 0;             // batch order
+  // Train a LoRA adapter over a float32 CPU model on the direct path (core/model/cpu_trainer.h)
+  // when it supports them; false: always libtorch autograd. Same loss and gradients to float32
+  // rounding.
+  bool direct_cpu = true;
 };
 
 absl::Status ValidateTttTrainOptions(const TttTrainOptions& options);
