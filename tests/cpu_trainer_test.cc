@@ -36,8 +36,8 @@ std::unique_ptr<LoraAdapter> Adapter(const LlamaForCausalLM& model, uint64_t see
   config.rank = 4;
   config.alpha = 8;
   config.seed = seed;
-  config.targets = {ProjectionKind::kQ,    ProjectionKind::kK,  ProjectionKind::kV,
-                    ProjectionKind::kO,    ProjectionKind::kGate, ProjectionKind::kUp,
+  config.targets = {ProjectionKind::kQ,    ProjectionKind::kK,     ProjectionKind::kV,
+                    ProjectionKind::kO,    ProjectionKind::kGate,  ProjectionKind::kUp,
                     ProjectionKind::kDown, ProjectionKind::kLmHead};
   auto adapter = LoraAdapter::Create(model->config(), config).value();
   at::NoGradGuard no_grad;

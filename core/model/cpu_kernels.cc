@@ -9,9 +9,9 @@
 #include <cblas.h>
 #endif
 
-// The element-wise kernels are compiled for AVX-512, AVX2 and the baseline, picked at load time (GCC
-// function multiversioning): the build targets plain x86-64, whose 4-wide SSE2 left SwiGLU and the
-// softmax loops at a quarter of the machine's vector width.
+// The element-wise kernels are compiled for AVX-512, AVX2 and the baseline, picked at load time
+// (GCC function multiversioning): the build targets plain x86-64, whose 4-wide SSE2 left SwiGLU and
+// the softmax loops at a quarter of the machine's vector width.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define ARC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -35,8 +35,8 @@ void Gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, f
 void Linear(int64_t n, int64_t out, int64_t in, float alpha, const float* x, const float* w,
             float beta, float* y) {
   if (n == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), alpha,
-                w, static_cast<int>(in), x, 1, beta, y, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), alpha, w,
+                static_cast<int>(in), x, 1, beta, y, 1);
   } else {
     Gemm(false, true, n, out, in, alpha, x, in, w, in, beta, y, out);
   }
@@ -54,8 +54,8 @@ void Linear(int64_t, int64_t, int64_t, float, const float*, const float*, float,
 }
 #endif
 
-ARC_VECTOR_CLONES void RmsNorm(const float* x, int64_t n, int64_t c, const float* weight, double eps, float* out,
-             float* inv) {
+ARC_VECTOR_CLONES void RmsNorm(const float* x, int64_t n, int64_t c, const float* weight,
+                               double eps, float* out, float* inv) {
   for (int64_t i = 0; i < n; ++i) {
     const float* xi = x + i * c;
     double sum = 0;
@@ -69,8 +69,8 @@ ARC_VECTOR_CLONES void RmsNorm(const float* x, int64_t n, int64_t c, const float
   }
 }
 
-ARC_VECTOR_CLONES void RmsNormBackward(const float* x, const float* inv, int64_t n, int64_t c, const float* weight,
-                     const float* dout, float* dx) {
+ARC_VECTOR_CLONES void RmsNormBackward(const float* x, const float* inv, int64_t n, int64_t c,
+                                       const float* weight, const float* dout, float* dx) {
   for (int64_t i = 0; i < n; ++i) {
     const float* xi = x + i * c;
     const float* gi = dout + i * c;
@@ -109,8 +109,8 @@ ARC_VECTOR_CLONES void Swiglu(const float* gate, const float* up, int64_t n, flo
   }
 }
 
-ARC_VECTOR_CLONES void SwigluBackward(const float* gate, const float* up, int64_t n, float* dout_then_dup,
-                    float* dgate) {
+ARC_VECTOR_CLONES void SwigluBackward(const float* gate, const float* up, int64_t n,
+                                      float* dout_then_dup, float* dgate) {
   // out = z s u with s = sigmoid(z): d(up) = d(out) z s, d(gate) = d(out) u s (1 + z (1 - s)).
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
@@ -121,7 +121,7 @@ ARC_VECTOR_CLONES void SwigluBackward(const float* gate, const float* up, int64_
 }
 
 ARC_VECTOR_CLONES void AttentionGradientRow(float* p, float* dp, int64_t visible, float lse,
-                                           float dot) {
+                                            float dot) {
 #pragma omp simd
   for (int64_t j = 0; j < visible; ++j) {
     p[j] = Exp(p[j] - lse);
@@ -130,7 +130,7 @@ ARC_VECTOR_CLONES void AttentionGradientRow(float* p, float* dp, int64_t visible
 }
 
 ARC_VECTOR_CLONES void Rope(float* x, int64_t n, int64_t heads, int64_t d, const int64_t* position,
-          const float* cos, const float* sin, bool inverse) {
+                            const float* cos, const float* sin, bool inverse) {
   const int64_t half = d / 2;
   const float sign = inverse ? -1.0f : 1.0f;
   for (int64_t i = 0; i < n; ++i) {

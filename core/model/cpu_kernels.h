@@ -60,14 +60,15 @@ void AttentionGradientRow(float* p, float* dp, int64_t visible, float lse, float
 // Rotates x (n tokens x heads x d, row stride heads * d) in place with the tables' row of each
 // token's position (Hugging Face rotate_half convention; cos and sin (positions, d/2)). inverse:
 // the transposed rotation, which carries a gradient back through the forward rotation.
-void Rope(float* x, int64_t n, int64_t heads, int64_t d, const int64_t* position,
-          const float* cos, const float* sin, bool inverse = false);
+void Rope(float* x, int64_t n, int64_t heads, int64_t d, const int64_t* position, const float* cos,
+          const float* sin, bool inverse = false);
 
-// exp(x) within 1 ulp of std::exp for x in [-87.3, 88.3] (measured over that range) (clamped to that range outside it) in
-// plain arithmetic that a compiler vectorises: Cody-Waite reduction x = n ln2 + r, Cephes's degree-6
-// polynomial for exp(r), 2^n through the exponent bits. libm's expf is a call per element, which
-// dominated SwiGLU and softmax loops. Loops vectorise it only without -ftrapping-math (the float to
-// int conversion after a select), which the files of the direct paths are compiled with.
+// exp(x) within 1 ulp of std::exp for x in [-87.3, 88.3] (measured over that range; clamped to
+// it outside) in plain arithmetic that a compiler vectorises: Cody-Waite reduction x = n ln2 + r,
+// Cephes's degree-6 polynomial for exp(r), 2^n through the exponent bits. libm's expf is a call per
+// element, which dominated SwiGLU and softmax loops. Loops vectorise it only without
+// -ftrapping-math (the float to int conversion after a select), which the files of the direct paths
+// are compiled with.
 inline float Exp(float x) {
   x = x < -87.3f ? -87.3f : x;
   x = x > 88.3f ? 88.3f : x;

@@ -46,9 +46,9 @@ struct FrozenProjection {
 };
 
 const float* Data(const at::Tensor& t) {
-  TORCH_CHECK(t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat &&
-                  t.is_contiguous(),
-              "CpuLoraTrainer: a weight is not a contiguous float32 CPU tensor");
+  TORCH_CHECK(
+      t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous(),
+      "CpuLoraTrainer: a weight is not a contiguous float32 CPU tensor");
   return t.data_ptr<float>();
 }
 
@@ -69,22 +69,20 @@ struct CpuLoraTrainer::Impl {
   };
   // What the forward keeps for the backward, per layer; n packed tokens.
   struct Saved {
-    std::vector<float> x_in;   // (n, C) the block's input
-    std::vector<float> inv1;   // (n) RMSNorm 1/rms of x_in
-    std::vector<float> q;      // (n, H, D) rotated
-    std::vector<float> k;      // (n, Hkv, D) rotated
-    std::vector<float> v;      // (n, Hkv, D)
-    std::vector<float> att;    // (n, H, D) attention output
-    std::vector<float> lse;    // (n, H) log-sum-exp of each query row's scores
-    std::vector<float> x_mid;  // (n, C) after the attention residual
-    std::vector<float> inv2;   // (n)
-    std::vector<float> gate;   // (n, F) before silu
-    std::vector<float> up;     // (n, F)
+    std::vector<float> x_in;               // (n, C) the block's input
+    std::vector<float> inv1;               // (n) RMSNorm 1/rms of x_in
+    std::vector<float> q;                  // (n, H, D) rotated
+    std::vector<float> k;                  // (n, Hkv, D) rotated
+    std::vector<float> v;                  // (n, Hkv, D)
+    std::vector<float> att;                // (n, H, D) attention output
+    std::vector<float> lse;                // (n, H) log-sum-exp of each query row's scores
+    std::vector<float> x_mid;              // (n, C) after the attention residual
+    std::vector<float> inv2;               // (n)
+    std::vector<float> gate;               // (n, F) before silu
+    std::vector<float> up;                 // (n, F)
     std::array<std::vector<float>, 7> xa;  // (n, r) x A^T of each targeted projection
   };
 
-  const LlamaForCausalLMImpl* model;
-  const LoraAdapter* adapter;
   int64_t layers_count, hidden, inter, heads, kv_heads, head_dim, vocab;
   double eps;
   float lora_scale;
@@ -92,8 +90,8 @@ struct CpuLoraTrainer::Impl {
   const float* final_norm;
   FrozenProjection lm_head;
   std::vector<Layer> layers;
-  at::Tensor inv_freq;   // (D/2)
-  at::Tensor cos, sin;   // (P, D/2) rotary tables, grown to the longest row seen
+  at::Tensor inv_freq;  // (D/2)
+  at::Tensor cos, sin;  // (P, D/2) rotary tables, grown to the longest row seen
   std::vector<Saved> saved;
   // Work buffers, grown on demand and reused across steps.
   std::vector<float> x_final, h, act, d_up, dx, dh, dq, dk, dv, d_att, dxa;
@@ -114,8 +112,8 @@ struct CpuLoraTrainer::Impl {
     Linear(n, p.out, p.in, 1.0f, x, p.w, accumulate ? 1.0f : 0.0f, y);
     if (p.rank == 0) return;
     Grow(xa, n * p.rank);
-    Linear(n, p.rank, p.in, 1.0f, x, Data(p.a), 0.0f, xa.data());            // (n, r)
-    Linear(n, p.out, p.rank, lora_scale, xa.data(), Data(p.b), 1.0f, y);     // (n, out)
+    Linear(n, p.rank, p.in, 1.0f, x, Data(p.a), 0.0f, xa.data());         // (n, r)
+    Linear(n, p.out, p.rank, lora_scale, xa.data(), Data(p.b), 1.0f, y);  // (n, out)
   }
 
   // dx (n, in) [+]= dy W [+ scale (dy B) A]; adds the A and B gradients, given the forward's input
@@ -225,8 +223,8 @@ void CpuLoraTrainer::Impl::AttentionBackward(const Saved& s, const std::vector<i
                1.0f, dvalues, hkv * d);  // dV += P^T dO
           Gemm(false, false, rows, d, seen, scale, dprobs.data(), seen, keys, hkv * d, 0.0f,
                dquery + i0 * nh * d, nh * d);  // dQ = scale dS K
-          Gemm(true, false, seen, d, rows, scale, dprobs.data(), seen, q + i0 * nh * d, nh * d, 1.0f,
-               dkeys, hkv * d);  // dK += scale dS^T Q
+          Gemm(true, false, seen, d, rows, scale, dprobs.data(), seen, q + i0 * nh * d, nh * d,
+               1.0f, dkeys, hkv * d);  // dK += scale dS^T Q
         }
       }
     }
@@ -236,8 +234,8 @@ void CpuLoraTrainer::Impl::AttentionBackward(const Saved& s, const std::vector<i
 double CpuLoraTrainer::Impl::Run(const TrainingBatch& batch, double grad_scale) {
   const int64_t c = hidden, hd = heads * head_dim, kvd = kv_heads * head_dim, f = inter;
   const int64_t b = batch.tokens.size(0), t_pad = batch.tokens.size(1);
-  TORCH_CHECK(static_cast<int64_t>(batch.lengths.size()) == b,
-              "CpuLoraTrainer: the batch has ", b, " rows but ", batch.lengths.size(), " lengths");
+  TORCH_CHECK(static_cast<int64_t>(batch.lengths.size()) == b, "CpuLoraTrainer: the batch has ", b,
+              " rows but ", batch.lengths.size(), " lengths");
   std::vector<int64_t> offset(b + 1, 0);
   for (int64_t r = 0; r < b; ++r) {
     TORCH_CHECK(batch.lengths[r] > 0 && batch.lengths[r] <= t_pad, "CpuLoraTrainer: row ", r,
@@ -396,8 +394,6 @@ CpuLoraTrainer::CpuLoraTrainer(const LlamaForCausalLMImpl& model, const LoraAdap
   TORCH_CHECK(Supports(model, &adapter), "CpuLoraTrainer: unsupported model or adapter");
   Impl& x = *impl_;
   const ModelConfig& c = model.config();
-  x.model = &model;
-  x.adapter = &adapter;
   x.layers_count = c.num_hidden_layers;
   x.hidden = c.hidden_size;
   x.inter = c.intermediate_size;
@@ -433,7 +429,7 @@ CpuLoraTrainer::CpuLoraTrainer(const LlamaForCausalLMImpl& model, const LoraAdap
     layer.input_norm = Data(block.input_layernorm->weight);
     layer.post_norm = Data(block.post_attention_layernorm->weight);
     const std::array<const at::Tensor*, 7> weights = {
-        &attn.q_proj->weight,   &attn.k_proj->weight, &attn.v_proj->weight, &attn.o_proj->weight,
+        &attn.q_proj->weight,   &attn.k_proj->weight, &attn.v_proj->weight,  &attn.o_proj->weight,
         &mlp.gate_proj->weight, &mlp.up_proj->weight, &mlp.down_proj->weight};
     for (size_t i = 0; i < kBlockKinds.size(); ++i) {
       layer.proj[i] = make(*weights[i], l, kBlockKinds[i]);
@@ -454,8 +450,8 @@ double CpuLoraTrainer::LossAndGradients(const TrainingBatch& batch, double grad_
 int64_t CpuLoraTrainer::saved_bytes() const {
   int64_t floats = 0;
   for (const Impl::Saved& s : impl_->saved) {
-    for (const std::vector<float>* v : {&s.x_in, &s.inv1, &s.q, &s.k, &s.v, &s.att, &s.lse,
-                                        &s.x_mid, &s.inv2, &s.gate, &s.up}) {
+    for (const std::vector<float>* v :
+         {&s.x_in, &s.inv1, &s.q, &s.k, &s.v, &s.att, &s.lse, &s.x_mid, &s.inv2, &s.gate, &s.up}) {
       floats += static_cast<int64_t>(v->size());
     }
     for (const std::vector<float>& v : s.xa) floats += static_cast<int64_t>(v.size());

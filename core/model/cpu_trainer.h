@@ -4,8 +4,8 @@
 // Why: the base weights are frozen, so a LoRA step needs only the input gradients of each frozen
 // projection and the small A/B gradients. Autograd pays for a graph of hundreds of nodes, a tensor
 // allocation per operation, padded batches and attention probabilities saved per layer; here each
-// projection is one sgemm on reused buffers, RMSNorm, rotary embeddings and SwiGLU are one loop each
-// with their own backward, sequences are packed without padding, and attention is computed in
+// projection is one sgemm on reused buffers, RMSNorm, rotary embeddings and SwiGLU are one loop
+// each with their own backward, sequences are packed without padding, and attention is computed in
 // blocks of query rows whose probabilities the backward recomputes from the saved log-sum-exp (the
 // flash-attention recipe), so memory grows with the tokens, not with their square.
 //
@@ -19,7 +19,7 @@
 //
 // Thread safety: one trainer belongs to one training run; the model and adapter must outlive it and
 // keep their tensors (it holds pointers to their data). Matrix products use the BLAS threads;
-// attention runs its (row, KV head) pairs on at::parallel_for.
+// attention runs its (row, head) pairs on at::parallel_for (the backward its (row, KV head) pairs).
 #ifndef ARC_CORE_MODEL_CPU_TRAINER_H_
 #define ARC_CORE_MODEL_CPU_TRAINER_H_
 
