@@ -172,6 +172,30 @@ TEST(CpuDecoderTest, RejectsTokensOutsideTheVocabularyAndRowsPastCapacity) {
   EXPECT_THROW(CpuDecoder(*model, nullptr, {3, 0}), c10::Error);
 }
 
+// A row started from another row's cached prefix and extended with its own remainder has the
+// hidden state of its whole prompt run alone.
+TEST(CpuDecoderTest, CopyPrefixThenTheRemainderGivesTheWholePromptsResult) {
+  LlamaForCausalLM model = Model();
+  auto adapter = Adapter();
+  c10::InferenceMode guard;
+  std::vector<int64_t> a, b;
+  for (int64_t i = 0; i < 90; ++i) a.push_back((i * 7 + 3) % Config().vocab_size);
+  b.assign(a.begin(), a.begin() + 70);  // shares 70 tokens (crossing a 64-row query block)
+  for (int64_t i = 0; i < 12; ++i) b.push_back((i * 5 + 1) % Config().vocab_size);
+  CpuDecoder decoder(*model, adapter.get(), {90, 82, 10});
+  decoder.Extend({a, {}, {}});
+  decoder.CopyPrefix(0, 1, 70);
+  EXPECT_EQ(decoder.length(1), 70);
+  const at::Tensor hidden = decoder.Extend({{}, {b.begin() + 70, b.end()}, {4, 5}});
+  ExpectRowsMatch(model, adapter.get(), {a, b, {4, 5}}, hidden);
+  EXPECT_THROW(decoder.CopyPrefix(0, 1, 10), c10::Error);  // row 1 is not empty
+  CpuDecoder small(*model, nullptr, {90, 20});
+  small.Extend({a, {}});
+  EXPECT_THROW(small.CopyPrefix(0, 1, 30), c10::Error);  // past row 1's capacity
+  EXPECT_THROW(small.CopyPrefix(1, 0, 0), c10::Error);   // row 0 is not empty
+  EXPECT_THROW(small.CopyPrefix(0, 0, 1), c10::Error);   // the same row
+}
+
 // GreedyDecode through both trunks: the same tokens, finish reasons and (to rounding) log-probs,
 // with an adapter on every target, a batch smaller than the prompts, a chunked prefill and stops.
 TEST(CpuDecoderTest, GreedyDecodeDirectEqualsLibtorch) {
@@ -195,6 +219,46 @@ TEST(CpuDecoderTest, GreedyDecodeDirectEqualsLibtorch) {
       EXPECT_EQ((*direct)[i].finish_reason, (*reference)[i].finish_reason);
       EXPECT_EQ((*direct)[i].generated_tokens, (*reference)[i].generated_tokens);
       EXPECT_NEAR((*direct)[i].sum_logprob, (*reference)[i].sum_logprob, 1e-3);
+    }
+  }
+}
+
+// Views of one task share their first demonstrations: prompts with long common prefixes decode to
+// the same tokens whether those prefixes are copied (DecodeOptions::share_prefix_tokens) or
+// prefilled for every prompt, on one piece or in chunks, and as through libtorch.
+TEST(CpuDecoderTest, SharedPrefixesDecodeAsFullPrefills) {
+  LlamaForCausalLM model = Model();
+  auto adapter = Adapter();
+  std::vector<int64_t> common;
+  for (int64_t i = 0; i < 80; ++i) common.push_back((i * 7 + 3) % Config().vocab_size);
+  std::vector<std::vector<int64_t>> prompts;
+  for (int64_t v = 0; v < 5; ++v) {
+    // Prompts 0-2 share 80 tokens, 3 shares 40 with them (then its own), 4 shares nothing.
+    std::vector<int64_t> p(common.begin(), common.begin() + (v == 3 ? 40 : 80));
+    if (v == 4) p.assign({1, 2});
+    for (int64_t i = 0; i < 10 + v; ++i) p.push_back((i * (v + 2) + 1) % Config().vocab_size);
+    prompts.push_back(p);
+  }
+  prompts.push_back(prompts[1]);  // an identical prompt shares all but its last token
+  DecodeOptions options;
+  options.max_new_tokens = 5;
+  options.max_batch_size = 6;
+  options.share_prefix_tokens = 0;
+  options.direct_cpu = false;
+  auto reference = GreedyDecode(*model, adapter.get(), prompts, options);
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  options.direct_cpu = true;
+  for (int64_t chunk : {0, 64}) {
+    for (int64_t share : {0, 32}) {
+      options.prefill_chunk_tokens = chunk;
+      options.share_prefix_tokens = share;
+      auto got = GreedyDecode(*model, adapter.get(), prompts, options);
+      ASSERT_TRUE(got.ok()) << got.status();
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        EXPECT_EQ((*got)[i].tokens, (*reference)[i].tokens)
+            << "prompt " << i << ", chunk " << chunk << ", share " << share;
+        EXPECT_NEAR((*got)[i].sum_logprob, (*reference)[i].sum_logprob, 1e-3);
+      }
     }
   }
 }

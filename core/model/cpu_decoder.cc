@@ -155,7 +155,7 @@ void CpuDecoder::Project(const ProjectionWeights& p, const float* x, int64_t n, 
   Linear(n, p.out, p.in, 1.0f, x, p.w, accumulate ? 1.0f : 0.0f, y);
   if (p.a == nullptr) return;
   Grow(lora_, n * p.rank);
-  Linear(n, p.rank, p.in, 1.0f, x, p.a, 0.0f, lora_.data());               // (n, r)
+  Linear(n, p.rank, p.in, 1.0f, x, p.a, 0.0f, lora_.data());          // (n, r)
   Linear(n, p.out, p.rank, lora_scale_, lora_.data(), p.b, 1.0f, y);  // (n, out)
 }
 
@@ -263,8 +263,7 @@ at::Tensor CpuDecoder::Extend(const std::vector<std::vector<int64_t>>& tokens) {
     for (size_t r = 0; r < rows_.size(); ++r) {
       rows_[r].length += offset[r + 1] - offset[r];
       if (offset[r + 1] > offset[r]) {
-        RmsNorm(x_.data() + (offset[r + 1] - 1) * c, 1, c, final_norm_, eps_,
-                rows_[r].last.data());
+        RmsNorm(x_.data() + (offset[r + 1] - 1) * c, 1, c, final_norm_, eps_, rows_[r].last.data());
       }
     }
   }
@@ -280,12 +279,35 @@ void CpuDecoder::KeepRows(const std::vector<int64_t>& keep) {
   std::vector<Row> kept;
   int64_t previous = -1;
   for (int64_t r : keep) {
-    TORCH_CHECK(r > previous && r < rows(), "CpuDecoder: KeepRows wants strictly increasing rows "
-                "below ", rows());
+    TORCH_CHECK(r > previous && r < rows(),
+                "CpuDecoder: KeepRows wants strictly increasing rows "
+                "below ",
+                rows());
     kept.push_back(std::move(rows_[r]));
     previous = r;
   }
   rows_ = std::move(kept);
+}
+
+void CpuDecoder::CopyPrefix(int64_t from, int64_t to, int64_t tokens) {
+  TORCH_CHECK(from >= 0 && from < rows() && to >= 0 && to < rows() && from != to,
+              "CpuDecoder: CopyPrefix wants two different rows below ", rows());
+  Row& src = rows_[from];
+  Row& dst = rows_[to];
+  TORCH_CHECK(dst.length == 0, "CpuDecoder: CopyPrefix into row ", to, ", which holds ", dst.length,
+              " tokens");
+  TORCH_CHECK(tokens >= 0 && tokens <= src.length && tokens <= dst.capacity,
+              "CpuDecoder: CopyPrefix of ", tokens, " tokens from a row of ", src.length,
+              " into one of capacity ", dst.capacity);
+  for (int64_t l = 0; l < layers_count_; ++l) {
+    for (int kv = 0; kv < 2; ++kv) {
+      for (int64_t head = 0; head < kv_heads_; ++head) {
+        std::memcpy(CacheAt(dst, l, kv, head), CacheAt(src, l, kv, head),
+                    tokens * head_dim_ * sizeof(float));
+      }
+    }
+  }
+  dst.length = tokens;
 }
 
 }  // namespace arc

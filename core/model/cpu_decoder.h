@@ -66,6 +66,13 @@ class CpuDecoder {
   // Keeps only the rows `keep` (indices into the current rows, strictly increasing), in that order.
   void KeepRows(const std::vector<int64_t>& keep);
 
+  // Starts the empty row `to` with the first `tokens` cached tokens of row `from` (their keys and
+  // values copied, not recomputed): a prompt that shares its first `tokens` tokens with `from`'s
+  // then needs only its own remainder extended. The caller vouches that the tokens are the same;
+  // row `to` has no last hidden state until it is extended. Throws c10::Error when `to` is not
+  // empty, `from` holds fewer tokens or `to`'s capacity is smaller.
+  void CopyPrefix(int64_t from, int64_t to, int64_t tokens);
+
  private:
   struct ProjectionWeights {
     const float* w = nullptr;  // (out, in)

@@ -43,6 +43,42 @@ std::vector<size_t> LongestFirst(const std::vector<int64_t>& lengths) {
   return order;
 }
 
+// Which prompts of a chunk start from another's cache: row r copies the first shared[r] tokens
+// of row source[r] (an earlier row) when shared[r] > 0, and is prefilled in wave[r].
+struct PrefixPlan {
+  std::vector<int64_t> source, shared;
+  std::vector<int> wave;
+  int waves = 0;  // the largest wave
+};
+
+// For each row, the earlier row with the longest common prefix, shared when at least
+// `min_tokens` (> 0) long; at most the prompt's length - 1, so every row extends at least one
+// token of its own. Quadratic in rows, linear in tokens: a chunk is at most max_batch_size rows.
+PrefixPlan PlanSharedPrefixes(const std::vector<std::vector<int64_t>>& prompts,
+                              const std::vector<size_t>& chunk, int64_t min_tokens) {
+  const size_t b = chunk.size();
+  PrefixPlan plan{std::vector<int64_t>(b, -1), std::vector<int64_t>(b, 0), std::vector<int>(b, 0)};
+  if (min_tokens <= 0) return plan;
+  for (size_t r = 1; r < b; ++r) {
+    const std::vector<int64_t>& p = prompts[chunk[r]];
+    for (size_t s = 0; s < r; ++s) {
+      const std::vector<int64_t>& q = prompts[chunk[s]];
+      const size_t most = std::min(p.size() - 1, q.size());
+      size_t n = 0;
+      while (n < most && p[n] == q[n]) ++n;
+      if (static_cast<int64_t>(n) >= min_tokens && static_cast<int64_t>(n) > plan.shared[r]) {
+        plan.shared[r] = static_cast<int64_t>(n);
+        plan.source[r] = static_cast<int64_t>(s);
+      }
+    }
+    if (plan.shared[r] > 0) {
+      plan.wave[r] = plan.wave[plan.source[r]] + 1;
+      plan.waves = std::max(plan.waves, plan.wave[r]);
+    }
+  }
+  return plan;
+}
+
 // Decodes one chunk of prompts (indices into `prompts`) into `results`.
 absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* adapter,
                          const std::vector<std::vector<int64_t>>& prompts,
@@ -88,27 +124,50 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
   // whole vocabulary or only over the tokens the constraint allows.
   auto last_hidden = [&](const at::Tensor& step_tokens, const at::Tensor& step_mask) {
     const at::Tensor h = model.Hidden(step_tokens, step_mask, adapter, cache.get());  // (B, T, C)
-    return h.select(1, h.size(1) - 1);                                               // (B, C)
+    return h.select(1, h.size(1) - 1);                                                // (B, C)
   };
   at::Tensor hidden;  // (B, C)
-  for (int64_t start = 0; start < max_len; start += piece) {
-    if (start > 0 && options.is_cancelled && options.is_cancelled()) {
-      return absl::CancelledError(
-          absl::StrCat("decoding cancelled during the prefill, at token ", start, " of ", max_len));
-    }
-    const int64_t len = std::min(piece, max_len - start);
-    if (direct != nullptr) {
-      // Each row's own tokens [start, start + len) of its unpadded prompt: the pieces cover the
-      // longest prompt, shorter ones end early (a row given nothing keeps its last hidden state).
-      std::vector<std::vector<int64_t>> pieces(b);
+  if (direct != nullptr) {
+    // Prompts that share a long prefix with an earlier prompt of the chunk copy its cache (see
+    // DecodeOptions::share_prefix_tokens) and prefill from there, in waves: a prompt's wave is one
+    // after its source's, so every source is complete when it is copied.
+    const PrefixPlan plan = PlanSharedPrefixes(prompts, chunk, options.share_prefix_tokens);
+    for (int wave = 0; wave <= plan.waves; ++wave) {
+      int64_t longest = 0;  // the wave's longest remainder
       for (int64_t r = 0; r < b; ++r) {
-        const std::vector<int64_t>& p = prompts[chunk[r]];
-        const int64_t from = std::min<int64_t>(start, p.size());
-        const int64_t to = std::min<int64_t>(start + len, p.size());
-        pieces[r].assign(p.begin() + from, p.begin() + to);
+        if (plan.wave[r] != wave) continue;
+        if (plan.shared[r] > 0) direct->CopyPrefix(plan.source[r], r, plan.shared[r]);
+        longest = std::max<int64_t>(longest, prompts[chunk[r]].size() - plan.shared[r]);
       }
-      hidden = direct->Extend(pieces);  // (B, C), on the CPU like the model
-    } else {
+      const int64_t wave_piece = piece < max_len ? piece : longest;
+      for (int64_t start = 0; start < longest; start += wave_piece) {
+        if ((wave > 0 || start > 0) && options.is_cancelled && options.is_cancelled()) {
+          return absl::CancelledError(
+              absl::StrCat("decoding cancelled during the prefill, at token ", start, " of ",
+                           longest, " (wave ", wave, ")"));
+        }
+        // Each row's own tokens [shared + start, shared + start + wave_piece) of its unpadded
+        // prompt; shorter remainders end early and rows of other waves get nothing (a row given
+        // nothing keeps its last hidden state).
+        std::vector<std::vector<int64_t>> pieces(b);
+        for (int64_t r = 0; r < b; ++r) {
+          if (plan.wave[r] != wave) continue;
+          const std::vector<int64_t>& p = prompts[chunk[r]];
+          const int64_t size = static_cast<int64_t>(p.size());
+          const int64_t from = std::min<int64_t>(plan.shared[r] + start, size);
+          const int64_t to = std::min<int64_t>(plan.shared[r] + start + wave_piece, size);
+          pieces[r].assign(p.begin() + from, p.begin() + to);
+        }
+        hidden = direct->Extend(pieces);  // (B, C), on the CPU like the model
+      }
+    }
+  } else {
+    for (int64_t start = 0; start < max_len; start += piece) {
+      if (start > 0 && options.is_cancelled && options.is_cancelled()) {
+        return absl::CancelledError(absl::StrCat("decoding cancelled during the prefill, at token ",
+                                                 start, " of ", max_len));
+      }
+      const int64_t len = std::min(piece, max_len - start);
       hidden = last_hidden(tokens.narrow(1, start, len).to(device),
                            mask.narrow(1, start, len).to(device));  // (B, C)
     }
@@ -158,7 +217,7 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
         bool* row = allowed[r].data_ptr<bool>();
         for (int64_t id : allowed_ids[r]) {
           row[restricted ? std::lower_bound(columns.begin(), columns.end(), id) - columns.begin()
-                       : id] = true;
+                         : id] = true;
         }
       }
       scores = logits.masked_fill(allowed.to(device).logical_not(),
@@ -166,8 +225,8 @@ absl::Status DecodeChunk(const LlamaForCausalLMImpl& model, const LoraAdapter* a
     }
     // The unconstrained model's log p over the whole vocabulary, or (restricted) log p
     // renormalised over the allowed tokens.
-    const at::Tensor logprobs = at::log_softmax(restricted ? scores : logits, -1);  // (B, width)
-    const at::Tensor next = scores.argmax(-1);                                     // (B)
+    const at::Tensor logprobs = at::log_softmax(restricted ? scores : logits, -1);     // (B, width)
+    const at::Tensor next = scores.argmax(-1);                                         // (B)
     const at::Tensor next_logprob = logprobs.gather(1, next.unsqueeze(1)).squeeze(1);  // (B)
     at::Tensor next_cpu = next.to(at::kCPU);
     if (restricted) {

@@ -86,6 +86,11 @@ struct DecodeOptions {
   // pieces, so one prefill cannot delay a cancellation by seconds. 0: one prefill call. The result
   // is the same up to float rounding (the KV cache carries the earlier pieces).
   int64_t prefill_chunk_tokens = 0;
+  // On the direct CPU path: a prompt that shares at least this many leading tokens with an earlier
+  // prompt of its batch (views of one task whose first demonstrations coincide) starts from a copy
+  // of that prompt's cached keys and values and prefills only its remainder
+  // (CpuDecoder::CopyPrefix). The tokens agree with a full prefill up to float rounding. 0: off.
+  int64_t share_prefix_tokens = 32;
 };
 
 enum class FinishReason { kStopToken, kMaxNewTokens, kConstraint };
