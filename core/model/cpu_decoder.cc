@@ -121,12 +121,9 @@ CpuDecoder::CpuDecoder(const LlamaForCausalLMImpl& model, const LoraAdapter* ada
     TORCH_CHECK(cap > 0, "CpuDecoder: a row's capacity must be positive, got ", cap);
     max_capacity = std::max(max_capacity, cap);
   }
-  // The rotary tables with the operations of LlamaModelImpl::MakeContext: float(p) * inv_freq,
-  // then cos and sin in float32.
-  const at::Tensor angles =
-      at::arange(max_capacity, at::kLong).to(at::kFloat).unsqueeze(1) * trunk.inv_freq().cpu();
-  cos_ = angles.cos().contiguous();  // (P, D/2)
-  sin_ = angles.sin().contiguous();  // (P, D/2)
+  const LlamaModelImpl::RotaryTables tables = trunk.CpuRotaryTables(max_capacity);
+  cos_ = tables.cos;  // (P, D/2)
+  sin_ = tables.sin;  // (P, D/2)
 
   const int64_t per_slot = layers_count_ * 2 * kv_heads_ * head_dim_;
   for (int64_t cap : capacities) {

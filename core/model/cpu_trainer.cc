@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/model/cpu_decoder.h"
@@ -90,7 +91,7 @@ struct CpuLoraTrainer::Impl {
   const float* final_norm;
   FrozenProjection lm_head;
   std::vector<Layer> layers;
-  at::Tensor inv_freq;  // (D/2)
+  const LlamaModelImpl* trunk;
   at::Tensor cos, sin;  // (P, D/2) rotary tables, grown to the longest row seen
   std::vector<Saved> saved;
   // Work buffers, grown on demand and reused across steps.
@@ -100,10 +101,9 @@ struct CpuLoraTrainer::Impl {
 
   void EnsureTables(int64_t length) {
     if (cos.defined() && cos.size(0) >= length) return;
-    // The operations of LlamaModelImpl::MakeContext: float(p) * inv_freq, cos and sin in float32.
-    const at::Tensor angles = at::arange(length, at::kLong).to(at::kFloat).unsqueeze(1) * inv_freq;
-    cos = angles.cos().contiguous();
-    sin = angles.sin().contiguous();
+    LlamaModelImpl::RotaryTables tables = trunk->CpuRotaryTables(length);
+    cos = std::move(tables.cos);
+    sin = std::move(tables.sin);
   }
 
   // y (n, out) = x W^T [+ scale (x A^T) B^T] [+ y]; keeps x A^T in xa for the backward.
@@ -406,7 +406,7 @@ CpuLoraTrainer::CpuLoraTrainer(const LlamaForCausalLMImpl& model, const LoraAdap
   const LlamaModelImpl& trunk = *model.model;
   x.embed = Data(trunk.embed_tokens->weight);
   x.final_norm = Data(trunk.norm->weight);
-  x.inv_freq = trunk.inv_freq().cpu();
+  x.trunk = &trunk;
   auto make = [&](const at::Tensor& weight, int64_t layer, ProjectionKind kind) {
     FrozenProjection p;
     p.w = Data(weight);

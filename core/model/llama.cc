@@ -237,6 +237,12 @@ LlamaModelImpl::LlamaModelImpl(const ModelConfig& config, const ModelOptions& op
   inv_freq_ = InverseFrequencies(config).to(options.device);
 }
 
+LlamaModelImpl::RotaryTables LlamaModelImpl::CpuRotaryTables(int64_t positions) const {
+  const at::Tensor angles =
+      at::arange(positions, at::kLong).to(at::kFloat).unsqueeze(1) * inv_freq_.cpu();  // (P, D/2)
+  return {angles.cos().contiguous(), angles.sin().contiguous()};
+}
+
 AttentionContext LlamaModelImpl::MakeContext(const at::Tensor& tokens,
                                              const at::Tensor& attention_mask,
                                              const KvCache* cache) const {

@@ -172,9 +172,13 @@ class LlamaModelImpl : public torch::nn::Module {
 
   // The blocks of `layers`, typed.
   const std::vector<std::shared_ptr<LlamaDecoderLayerImpl>>& blocks() const { return blocks_; }
-  // The rotary inverse frequencies (D/2) float32 on the model's device, Llama-3 scaled when
-  // configured: the angle of position p in dimension pair i is float(p) * inv_freq[i].
-  const at::Tensor& inv_freq() const { return inv_freq_; }
+  // The rotary tables of positions [0, positions) with the operations of MakeContext (angle
+  // float(p) * inv_freq[i], Llama-3 scaled when configured; cos and sin in float32), each
+  // (positions, D/2) contiguous on the CPU: for the direct CPU paths (cpu_decoder.h, cpu_trainer.h).
+  struct RotaryTables {
+    at::Tensor cos, sin;
+  };
+  RotaryTables CpuRotaryTables(int64_t positions) const;
 
  private:
   AttentionContext MakeContext(const at::Tensor& tokens, const at::Tensor& attention_mask,
